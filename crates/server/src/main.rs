@@ -1,1 +1,89 @@
-fn main() {}
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use std::sync::Arc;
+use userpool::app::{Ctx, serve};
+use userpool::clock::SystemClock;
+use userpool::config::{ServeArgs, Settings};
+
+/// A server for the Amazon Cognito user pools API. Point any AWS SDK or the aws CLI at it with
+/// --endpoint-url.
+#[derive(Parser)]
+#[command(name = "userpool", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (SQLite in ./userpool-data by default).
+    Serve(ServeArgs),
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+async fn run(args: ServeArgs) -> Result<(), String> {
+    let settings = Settings::resolve(args)?;
+    let bind = settings.bind;
+    let ctx = Arc::new(Ctx::new(settings, Arc::new(SystemClock)).await?);
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // The first line of stdout: scripts and tests read the real port from it.
+    println!("userpool listening on http://{addr}");
+    tracing::info!(
+        mode = if ctx.settings.credentials.is_some() {
+            "verify-signatures"
+        } else {
+            "local"
+        },
+        "started"
+    );
+    serve(listener, ctx, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("USERPOOL_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("userpool: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Command::Serve(args) = cli.command;
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("userpool: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The context every operation receives, the HTTP router, and the serve loop.
+
+use crate::clock::{Clock, epoch_seconds};
+use crate::config::Settings;
+use crate::delivery::Delivery;
+use crate::hashing::PasswordHasher;
+use crate::protocol;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderName, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use tower_http::cors::{AllowHeaders, Any, CorsLayer};
+
+/// Everything an operation may use, built once at start and passed explicitly.
+pub struct Ctx {
+    pub settings: Settings,
+    pub store: Store,
+    pub hasher: PasswordHasher,
+    pub clock: Arc<dyn Clock>,
+    pub delivery: Delivery,
+    /// HMAC key for one-time codes, generated at first start and kept with the data.
+    pub code_key: Vec<u8>,
+}
+
+impl Ctx {
+    pub async fn new(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ctx, String> {
+        let store = Store::connect(&settings.database_url)
+            .await
+            .map_err(|e| format!("database: {e}"))?;
+        let hasher = PasswordHasher::new(settings.hashing, settings.hash_concurrency)?;
+        let code_key = store
+            .server_secret("code-hmac-key", || hex::encode(rand::random::<[u8; 32]>()))
+            .await
+            .map_err(|e| format!("database: {e}"))?;
+        let code_key = hex::decode(code_key).map_err(|e| format!("stored code key: {e}"))?;
+        let delivery = Delivery::new(store.clone(), Arc::clone(&clock));
+        Ok(Ctx {
+            settings,
+            store,
+            hasher,
+            clock,
+            delivery,
+            code_key,
+        })
+    }
+}
+
+pub fn router(ctx: Arc<Ctx>) -> Router {
+    let mut router = Router::new()
+        .route("/", post(protocol::handle))
+        .route("/health", get(health));
+    if ctx.settings.test_endpoints {
+        router = router
+            .route("/_userpool/messages", get(messages))
+            .route("/moto-api/reset", post(moto_reset))
+            .route("/moto-api/reset-auth", post(moto_reset_auth));
+    }
+    // Browser SDKs call the API cross-origin and read these headers to decode errors.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::POST, Method::GET, Method::OPTIONS])
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([
+            HeaderName::from_static("x-amzn-requestid"),
+            HeaderName::from_static("x-amzn-errortype"),
+            HeaderName::from_static("x-amzn-errormessage"),
+            HeaderName::from_static("date"),
+        ]);
+    router.fallback(not_found).layer(cors).with_state(ctx)
+}
+
+async fn health() -> Response {
+    axum::Json(json!({"status": "ok"})).into_response()
+}
+
+async fn not_found() -> Response {
+    let e = crate::api_error!(
+        UnknownOperationException,
+        "No such endpoint: the API is POST / with X-Amz-Target"
+    );
+    let mut r = protocol::error_response(&uuid::Uuid::new_v4().to_string(), &e);
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MessagesQuery {
+    user_pool_id: String,
+    username: Option<String>,
+}
+
+/// Local mode: the messages the server sent, oldest first, so tests can read codes.
+async fn messages(State(ctx): State<Arc<Ctx>>, Query(q): Query<MessagesQuery>) -> Response {
+    let username = match &q.username {
+        Some(name) => match crate::domain::users::find_user(&ctx, &q.user_pool_id, name).await {
+            Ok(Some((_, user))) => Some(user.username),
+            _ => Some(name.clone()),
+        },
+        None => None,
+    };
+    match ctx
+        .store
+        .list_messages(&q.user_pool_id, username.as_deref())
+        .await
+    {
+        Ok(rows) => {
+            let messages: Vec<_> = rows
+                .into_iter()
+                .map(|m| {
+                    json!({
+                        "MessageId": m.id, "UserPoolId": m.pool_id, "Username": m.username, "Purpose": m.purpose,
+                        "DeliveryMedium": m.delivery_medium, "Destination": m.destination, "Subject": m.subject,
+                        "Body": m.body, "Code": m.code, "CreatedAt": epoch_seconds(m.created_at),
+                    })
+                })
+                .collect();
+            axum::Json(json!({"Messages": messages})).into_response()
+        }
+        Err(e) => {
+            tracing::error!(cause = %e, "listing messages failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(json!({"message": "Internal server error."})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// moto's server-mode reset, so suites written for moto run unchanged.
+async fn moto_reset(State(ctx): State<Arc<Ctx>>) -> Response {
+    match ctx.store.reset().await {
+        Ok(()) => axum::Json(json!({"status": "ok"})).into_response(),
+        Err(e) => {
+            tracing::error!(cause = %e, "reset failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(json!({"message": "Internal server error."})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn moto_reset_auth() -> Response {
+    axum::Json(json!({"PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT": 0})).into_response()
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    ctx: Arc<Ctx>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(ctx))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,247 @@
+//! Settings: defaults, then the TOML file (`--config`), then flags and `USERPOOL_*` variables.
+//! An unknown key in the file is an error.
+
+use crate::hashing::HashParams;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Process settings from the command line; each has a `USERPOOL_*` environment fallback.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the URL printed at start names it).
+    #[arg(long, env = "USERPOOL_BIND")]
+    pub bind: Option<SocketAddr>,
+    /// Directory of the embedded SQLite database.
+    #[arg(long, env = "USERPOOL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use PostgreSQL instead of the embedded SQLite: postgres://user@host:port/database.
+    #[arg(long, env = "USERPOOL_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// TOML configuration file (see README, "Configuration").
+    #[arg(long, env = "USERPOOL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// AWS region of the pools (pool ids and ARNs carry it).
+    #[arg(long, env = "USERPOOL_REGION")]
+    pub region: Option<String>,
+    /// Password hashing cost: `owasp` (argon2id m=19 MiB, t=2; the default) or `test` (fast, for
+    /// test suites only).
+    #[arg(long, env = "USERPOOL_HASH_PROFILE")]
+    pub hash_profile: Option<HashProfile>,
+    /// Access key id that signs IAM (admin) requests; with the secret, signatures are verified.
+    #[arg(long, env = "USERPOOL_ACCESS_KEY_ID")]
+    pub access_key_id: Option<String>,
+    /// Secret access key that goes with --access-key-id.
+    #[arg(long, env = "USERPOOL_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub secret_access_key: Option<String>,
+    /// Allow a non-loopback bind without credentials: anyone who reaches the port can call
+    /// every admin operation.
+    #[arg(long, env = "USERPOOL_INSECURE_NO_CREDENTIALS")]
+    pub insecure_no_credentials: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum HashProfile {
+    Owasp,
+    Test,
+}
+
+/// The configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub bind: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub region: Option<String>,
+    /// The 12-digit account id in ARNs.
+    pub account_id: Option<String>,
+    pub hash_profile: Option<HashProfile>,
+    /// Explicit argon2id parameters; they override `hash_profile`.
+    pub argon2: Option<HashParams>,
+    /// Hashes computed at once (default: the number of cores).
+    pub hash_concurrency: Option<usize>,
+    pub credentials: Option<Credentials>,
+    pub insecure_no_credentials: Option<bool>,
+    /// Serve /_userpool/messages and /moto-api/* even when not in local mode.
+    pub enable_test_endpoints: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Credentials {{ access_key_id: {:?}, secret_access_key: \"***\" }}",
+            self.access_key_id
+        )
+    }
+}
+
+/// The effective settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub region: String,
+    pub account_id: String,
+    pub hashing: HashParams,
+    pub hash_concurrency: usize,
+    /// None: local mode, any well-formed signature is accepted.
+    pub credentials: Option<Credentials>,
+    /// /_userpool/messages and /moto-api/* are served.
+    pub test_endpoints: bool,
+}
+
+impl Settings {
+    pub fn resolve(args: ServeArgs) -> Result<Settings, String> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let bind = args
+            .bind
+            .or(file.bind)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9229)));
+        let database_url = match args.database_url.or(file.database_url) {
+            Some(url) => url,
+            None => {
+                let dir = args
+                    .data_dir
+                    .or(file.data_dir)
+                    .unwrap_or_else(|| PathBuf::from("userpool-data"));
+                std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                format!("sqlite://{}?mode=rwc", dir.join("userpool.db").display())
+            }
+        };
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres:")
+            || database_url.starts_with("postgresql:"))
+        {
+            return Err(format!(
+                "unsupported database URL scheme in {database_url:?}: use sqlite:// or postgres://"
+            ));
+        }
+        let credentials = match (args.access_key_id, args.secret_access_key) {
+            (Some(access_key_id), Some(secret_access_key)) => Some(Credentials {
+                access_key_id,
+                secret_access_key,
+            }),
+            (None, None) => file.credentials,
+            _ => return Err("--access-key-id and --secret-access-key go together".into()),
+        };
+        let insecure =
+            args.insecure_no_credentials || file.insecure_no_credentials.unwrap_or(false);
+        if credentials.is_none() && !bind.ip().is_loopback() && !insecure {
+            return Err(format!(
+                "refusing to listen on {bind} without credentials: admin operations would be open to anyone who reaches \
+                 it. Configure credentials (--access-key-id/--secret-access-key) or pass --insecure-no-credentials."
+            ));
+        }
+        let hashing = match (file.argon2, args.hash_profile.or(file.hash_profile)) {
+            (Some(params), _) => params,
+            (None, Some(HashProfile::Test)) => HashParams::TEST,
+            (None, Some(HashProfile::Owasp) | None) => HashParams::OWASP,
+        };
+        let region = args
+            .region
+            .or(file.region)
+            .unwrap_or_else(|| "us-east-1".into());
+        if region.is_empty()
+            || !region
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(format!("invalid region {region:?}"));
+        }
+        let account_id = file.account_id.unwrap_or_else(|| "000000000000".into());
+        if account_id.len() != 12 || !account_id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(format!("account_id must be 12 digits, not {account_id:?}"));
+        }
+        let local = credentials.is_none();
+        Ok(Settings {
+            bind,
+            database_url,
+            region,
+            account_id,
+            hashing,
+            hash_concurrency: file.hash_concurrency.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+            }),
+            credentials,
+            test_endpoints: local || file.enable_test_endpoints.unwrap_or(false),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_in_the_file_are_errors() {
+        let e = toml::from_str::<FileConfig>("bindd = \"127.0.0.1:1\"").unwrap_err();
+        assert!(e.to_string().contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn non_loopback_without_credentials_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ServeArgs {
+            bind: Some("0.0.0.0:9229".parse().unwrap()),
+            data_dir: Some(dir.path().into()),
+            ..ServeArgs::default()
+        };
+        assert!(
+            Settings::resolve(args.clone())
+                .unwrap_err()
+                .contains("refusing")
+        );
+        let insecure = ServeArgs {
+            insecure_no_credentials: true,
+            ..args.clone()
+        };
+        assert!(Settings::resolve(insecure).unwrap().test_endpoints);
+        let with_keys = ServeArgs {
+            access_key_id: Some("AKID".into()),
+            secret_access_key: Some("s".into()),
+            ..args
+        };
+        let s = Settings::resolve(with_keys).unwrap();
+        assert!(!s.test_endpoints);
+        assert!(
+            !format!("{s:?}").contains("\"s\""),
+            "the secret is not in Debug output"
+        );
+    }
+
+    #[test]
+    fn defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Settings::resolve(ServeArgs {
+            data_dir: Some(dir.path().into()),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(s.bind.to_string(), "127.0.0.1:9229");
+        assert_eq!(s.region, "us-east-1");
+        assert_eq!(s.hashing, HashParams::OWASP);
+        assert!(
+            s.database_url.starts_with("sqlite://")
+                && s.database_url.ends_with("userpool.db?mode=rwc")
+        );
+        assert!(s.test_endpoints);
+    }
+}

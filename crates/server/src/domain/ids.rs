@@ -1,0 +1,58 @@
+//! Identifier formats: pool ids `us-east-1_AbC123xyZ`, client ids of 26 lowercase alphanumerics,
+//! client secrets of 51, `sub` UUIDs.
+
+use rand::Rng;
+
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+
+fn random_string(alphabet: &[u8], len: usize) -> String {
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())]))
+        .collect()
+}
+
+pub fn user_pool_id(region: &str) -> String {
+    format!("{region}_{}", random_string(ALNUM, 9))
+}
+
+pub fn client_id() -> String {
+    random_string(LOWER_ALNUM, 26)
+}
+
+pub fn client_secret() -> String {
+    random_string(LOWER_ALNUM, 51)
+}
+
+pub fn sub() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The part of a pool id after `_`: SRP's "pool name".
+pub fn pool_name_of(pool_id: &str) -> &str {
+    pool_id.split_once('_').map_or(pool_id, |(_, name)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        let id = user_pool_id("eu-west-1");
+        assert!(
+            id.starts_with("eu-west-1_") && id.len() == "eu-west-1_".len() + 9,
+            "{id}"
+        );
+        assert_eq!(pool_name_of(&id).len(), 9);
+        let c = client_id();
+        assert!(
+            c.len() == 26
+                && c.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        );
+        assert_eq!(client_secret().len(), 51);
+        assert_ne!(client_id(), client_id());
+    }
+}

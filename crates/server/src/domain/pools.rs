@@ -1,0 +1,75 @@
+//! A stored user pool and the settings other operations read from it.
+
+use crate::api_error;
+use crate::app::Ctx;
+use crate::clock::epoch_seconds;
+use crate::error::ApiResult;
+use userpool_model::types::{PasswordPolicyType, UserPoolType};
+
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub id: String,
+    pub config: UserPoolType,
+}
+
+impl Pool {
+    pub async fn load(ctx: &Ctx, id: &str) -> ApiResult<Pool> {
+        let row = ctx.store.find_pool(id).await?.ok_or_else(|| {
+            api_error!(ResourceNotFoundException, "User pool {id} does not exist.")
+        })?;
+        let mut config: UserPoolType =
+            serde_json::from_str(&row.config).map_err(crate::error::ApiError::internal)?;
+        config.creation_date = Some(epoch_seconds(row.created_at));
+        config.last_modified_date = Some(epoch_seconds(row.updated_at));
+        Ok(Pool { id: row.id, config })
+    }
+
+    /// `UsernameConfiguration.CaseSensitive`; pools created without it are case sensitive.
+    pub fn is_case_sensitive(&self) -> bool {
+        self.config
+            .username_configuration
+            .as_ref()
+            .is_none_or(|c| c.case_sensitive)
+    }
+
+    /// The lookup form of a username or alias in this pool.
+    pub fn key(&self, name: &str) -> String {
+        if self.is_case_sensitive() {
+            name.to_string()
+        } else {
+            name.to_lowercase()
+        }
+    }
+
+    pub fn password_policy(&self) -> PasswordPolicyType {
+        self.config
+            .policies
+            .as_ref()
+            .and_then(|p| p.password_policy.clone())
+            .unwrap_or_else(crate::domain::password_policy::default_policy)
+    }
+
+    pub fn has_username_attribute(&self, attribute: &str) -> bool {
+        self.config
+            .username_attributes
+            .iter()
+            .flatten()
+            .any(|a| a.as_str() == attribute)
+    }
+
+    pub fn has_alias_attribute(&self, attribute: &str) -> bool {
+        self.config
+            .alias_attributes
+            .iter()
+            .flatten()
+            .any(|a| a.as_str() == attribute)
+    }
+
+    pub fn auto_verifies(&self, attribute: &str) -> bool {
+        self.config
+            .auto_verified_attributes
+            .iter()
+            .flatten()
+            .any(|a| a.as_str() == attribute)
+    }
+}

@@ -1,0 +1,178 @@
+//! Password hashing: argon2id on the blocking pool, at most `concurrency` at once, because each
+//! hash holds its memory cost (19 MiB by default) for its whole run (../shared/design/
+//! ecosystem.md §4: the machine's throughput is memory-bandwidth bound, not thread bound).
+
+use crate::error::ApiError;
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+
+/// argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HashParams {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl HashParams {
+    /// OWASP's minimum for argon2id (m=19 MiB, t=2, p=1): the production default.
+    pub const OWASP: HashParams = HashParams {
+        memory_kib: 19_456,
+        iterations: 2,
+        parallelism: 1,
+    };
+    /// For test suites only: cheap enough that thousands of users sign up in seconds.
+    pub const TEST: HashParams = HashParams {
+        memory_kib: 256,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    fn argon2(self) -> Result<Argon2<'static>, argon2::Error> {
+        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))?;
+        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    }
+}
+
+#[derive(Clone)]
+pub struct PasswordHasher {
+    params: HashParams,
+    permits: Arc<Semaphore>,
+}
+
+const SALT_LEN: usize = 16;
+
+/// `$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>`, the PHC string format.
+fn phc(params: HashParams, salt: &[u8], hash: &[u8]) -> String {
+    format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        STANDARD_NO_PAD.encode(salt),
+        STANDARD_NO_PAD.encode(hash)
+    )
+}
+
+/// The parameters, salt and hash of a PHC string this module wrote.
+fn parse_phc(s: &str) -> Option<(HashParams, Vec<u8>, Vec<u8>)> {
+    let mut parts = s.strip_prefix("$argon2id$v=19$")?.split('$');
+    let (params, salt, hash) = (parts.next()?, parts.next()?, parts.next()?);
+    let mut p = HashParams {
+        memory_kib: 0,
+        iterations: 0,
+        parallelism: 0,
+    };
+    for kv in params.split(',') {
+        let (k, v) = kv.split_once('=')?;
+        let v: u32 = v.parse().ok()?;
+        match k {
+            "m" => p.memory_kib = v,
+            "t" => p.iterations = v,
+            "p" => p.parallelism = v,
+            _ => return None,
+        }
+    }
+    Some((
+        p,
+        STANDARD_NO_PAD.decode(salt).ok()?,
+        STANDARD_NO_PAD.decode(hash).ok()?,
+    ))
+}
+
+impl PasswordHasher {
+    pub fn new(params: HashParams, concurrency: usize) -> Result<PasswordHasher, String> {
+        params
+            .argon2()
+            .map_err(|e| format!("invalid argon2 parameters {params:?}: {e}"))?;
+        Ok(PasswordHasher {
+            params,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+        })
+    }
+
+    pub fn params(&self) -> HashParams {
+        self.params
+    }
+
+    /// Runs CPU-heavy work on the blocking pool within the hashing concurrency bound.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(ApiError::internal)
+    }
+
+    /// Hashes a password with a fresh salt (call from blocking code, e.g. inside `run`).
+    pub fn hash_blocking(params: HashParams, password: &str) -> Result<String, ApiError> {
+        let salt: [u8; SALT_LEN] = rand::random();
+        let mut out = [0u8; 32];
+        params
+            .argon2()
+            .and_then(|a| a.hash_password_into(password.as_bytes(), &salt, &mut out))
+            .map_err(ApiError::internal)?;
+        Ok(phc(params, &salt, &out))
+    }
+
+    /// Whether `password` matches `stored` (call from blocking code). Unreadable stored hashes
+    /// never match.
+    pub fn verify_blocking(password: &str, stored: &str) -> bool {
+        let Some((params, salt, expected)) = parse_phc(stored) else {
+            return false;
+        };
+        let mut out = vec![0u8; expected.len()];
+        let Ok(a) = params.argon2() else {
+            return false;
+        };
+        a.hash_password_into(password.as_bytes(), &salt, &mut out)
+            .is_ok()
+            && bool::from(out.ct_eq(&expected))
+    }
+
+    pub async fn verify(&self, password: &str, stored: &str) -> Result<bool, ApiError> {
+        let (password, stored) = (password.to_string(), stored.to_string());
+        self.run(move || Self::verify_blocking(&password, &stored))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_and_verify() {
+        let h = PasswordHasher::hash_blocking(HashParams::TEST, "Passw0rd!").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{h}");
+        assert!(PasswordHasher::verify_blocking("Passw0rd!", &h));
+        assert!(!PasswordHasher::verify_blocking("Passw0rd?", &h));
+        assert!(!PasswordHasher::verify_blocking("Passw0rd!", "garbage"));
+        let again = PasswordHasher::hash_blocking(HashParams::TEST, "Passw0rd!").unwrap();
+        assert_ne!(h, again, "each hash has its own salt");
+    }
+
+    #[test]
+    fn owasp_parameters_are_accepted() {
+        assert!(PasswordHasher::new(HashParams::OWASP, 2).is_ok());
+        assert!(
+            PasswordHasher::new(
+                HashParams {
+                    memory_kib: 1,
+                    iterations: 0,
+                    parallelism: 0
+                },
+                2
+            )
+            .is_err()
+        );
+    }
+}

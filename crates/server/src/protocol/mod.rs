@@ -1,0 +1,187 @@
+//! AWS JSON 1.1 over HTTP: `POST /` with `X-Amz-Target: AWSCognitoIdentityProviderService.<Op>`.
+//! HTTP stops here: below this module, operations see a validated request value and return a
+//! value or an `ApiError`.
+
+pub mod sigv4;
+
+use crate::app::Ctx;
+use crate::error::ApiError;
+use crate::{api_error, ops};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Instant;
+use userpool_model::Operation;
+use userpool_model::validation::{self, Invalid};
+
+const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
+const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// Cognito's own limit is not published; 1 MiB is far above any valid request.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The single API endpoint.
+pub async fn handle(
+    State(ctx): State<Arc<Ctx>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let started = Instant::now();
+    let (operation, result) = call(&ctx, &method, &uri, &headers, body).await;
+    let name = operation.map_or("-", Operation::name);
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(output) => {
+            tracing::info!(operation = name, request_id, elapsed_ms, "ok");
+            json_response(StatusCode::OK, &request_id, &output, None)
+        }
+        Err(e) => {
+            match e.source() {
+                Some(cause) => {
+                    tracing::error!(operation = name, request_id, error = e.code().as_str(), cause = %cause, "internal error")
+                }
+                None => tracing::info!(
+                    operation = name,
+                    request_id,
+                    elapsed_ms,
+                    error = e.code().as_str(),
+                    "client error"
+                ),
+            }
+            error_response(&request_id, &e)
+        }
+    }
+}
+
+async fn call(
+    ctx: &Arc<Ctx>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> (Option<Operation>, Result<Value, ApiError>) {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let Some(operation) = target
+        .strip_prefix(TARGET_PREFIX)
+        .and_then(Operation::from_name)
+    else {
+        let message = if target.is_empty() {
+            "Missing X-Amz-Target header".to_string()
+        } else {
+            format!("Unknown operation {target}")
+        };
+        return (
+            None,
+            Err(ApiError::new(
+                userpool_model::ErrorCode::UnknownOperationException,
+                message,
+            )),
+        );
+    };
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return (
+                Some(operation),
+                Err(api_error!(
+                    RequestEntityTooLargeException,
+                    "Request body is larger than {MAX_BODY_BYTES} bytes"
+                )),
+            );
+        }
+    };
+    (
+        Some(operation),
+        call_operation(ctx, operation, method, uri, headers, &body).await,
+    )
+}
+
+async fn call_operation(
+    ctx: &Arc<Ctx>,
+    operation: Operation,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Value, ApiError> {
+    if !operation.is_unsigned() {
+        sigv4::check(
+            ctx.settings.credentials.as_ref(),
+            method.as_str(),
+            uri.path(),
+            uri.query().unwrap_or_default(),
+            headers,
+            body,
+            ctx.clock.now_ms(),
+        )?;
+    }
+    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            api_error!(
+                SerializationException,
+                "Invalid JSON in the request body: {e}"
+            )
+        })?
+    };
+    validation::validate(operation, &input).map_err(|invalid| match invalid {
+        Invalid::Serialization(m) => api_error!(SerializationException, "{m}"),
+        Invalid::Constraints(m) => api_error!(InvalidParameterException, "{m}"),
+    })?;
+    // The operation runs in its own task so that a panic becomes InternalErrorException instead
+    // of a dropped connection.
+    let task_ctx = Arc::clone(ctx);
+    match tokio::spawn(async move { ops::dispatch(&task_ctx, operation, input).await }).await {
+        Ok(result) => result,
+        Err(join_error) => Err(ApiError::internal(format!(
+            "operation task failed: {join_error}"
+        ))),
+    }
+}
+
+fn json_response(
+    status: StatusCode,
+    request_id: &str,
+    body: &Value,
+    error_type: Option<&str>,
+) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static(CONTENT_TYPE),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert(HeaderName::from_static("x-amzn-requestid"), v);
+    }
+    if let Some(error_type) = error_type
+        && let Ok(v) = HeaderValue::from_str(&format!("{error_type}:"))
+    {
+        h.insert(HeaderName::from_static("x-amzn-errortype"), v);
+    }
+    response
+}
+
+/// `{"__type": "<Name>", "message": "<text>"}` with `x-amzn-ErrorType: <Name>:`. The bare name,
+/// never namespaced: the R paws client takes the code from before a `#` (spec §12).
+pub fn error_response(request_id: &str, e: &ApiError) -> Response {
+    let code = e.code();
+    let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = serde_json::json!({"__type": code.as_str(), "message": e.message()});
+    let mut response = json_response(status, request_id, &body, Some(code.as_str()));
+    if let Ok(v) = HeaderValue::from_str(e.message()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-amzn-errormessage"), v);
+    }
+    response
+}

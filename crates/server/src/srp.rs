@@ -1,0 +1,944 @@
+//! Server side of Amazon Cognito's SRP-6a variant (`USER_SRP_AUTH` → `PASSWORD_VERIFIER`), spec §11.
+//!
+//! Cognito's SRP differs from RFC 5054 and from the `srp` crate in the group generator, `k`, `u`, `x`, the
+//! key derivation and the proof (design note `ecosystem.md` §5), so it is written out here. The flow is:
+//!
+//! 1. Whenever a password is set: `salt` = 16 random bytes, store `salt` and [`verifier`] (§11.2).
+//! 2. `InitiateAuth(USER_SRP_AUTH)`: [`parse_public_a`] on `SRP_A`, then [`server_challenge`] with ≥ 32 random
+//!    bytes; send `SALT` = [`hex_of`]`(salt)`, `SRP_B` = [`hex_of`]`(big_b)`, and keep `A`, `b`, `B` in the
+//!    (encrypted) `SECRET_BLOCK` (§11.3).
+//! 3. `RespondToAuthChallenge(PASSWORD_VERIFIER)`: [`parse_timestamp`], [`password_claim_key`],
+//!    [`expected_signature`], [`signature_matches`] (§11.4).
+//!
+//! All modular exponentiations use crypto-bigint's constant-time Montgomery arithmetic; the secret exponent `b`
+//! is bounded by its byte length, which is public. Randomness is supplied by the caller.
+
+use std::fmt;
+use std::sync::LazyLock;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
+use crypto_bigint::{Odd, U256, U3072};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+const LIMBS: usize = U3072::LIMBS;
+type Residue = FixedMontyForm<LIMBS>;
+
+/// Size of the group modulus N in bytes (3072 bits).
+pub const N_BYTES: usize = 384;
+
+/// Shortest accepted server secret `b` in bytes: §11.3 asks for at least 256 bits.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// N: the RFC 3526 3072-bit MODP prime (§11.1). Cognito uses it with g = 2, not RFC 5054's g = 5.
+const N_HEX: &str = concat!(
+    "ffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd129024e088a67cc74020bbea63b139b22514a08798e3404dd",
+    "ef9519b3cd3a431b302b0a6df25f14374fe1356d6d51c245e485b576625e7ec6f44c42e9a637ed6b0bff5cb6f406b7ed",
+    "ee386bfb5a899fa5ae9f24117c4b1fe649286651ece45b3dc2007cb8a163bf0598da48361c55d39a69163fa8fd24cf5f",
+    "83655d23dca3ad961c62f356208552bb9ed529077096966d670c354e4abc9804f1746c08ca18217c32905e462e36ce3b",
+    "e39e772c180e86039b2783a2ec07a28fb5c55df06f4c52c9de2bcbf6955817183995497cea956ae515d2261898fa0510",
+    "15728e5a8aaac42dad33170d04507a33a85521abdf1cba64ecfb850458dbef0a8aea71575d060c7db3970f85a6e1e4c7",
+    "abf5ae8cdb0933d71e8c94e04a25619dcee3d2261ad2ee6bf12ffa06d98a0864d87602733ec86a64521f2b18177b200c",
+    "bbe117577a615d6c770988c0bad946e208e24fa074e5ab3143db5bfce0fd108e4b82d120a93ad2caffffffffffffffff",
+);
+
+/// The generator g = 2 (§11.1).
+const G: u8 = 2;
+
+/// HKDF info string of Cognito's key derivation (§11.4).
+const HKDF_INFO: &[u8] = b"Caldera Derived Key";
+
+/// Montgomery parameters for N, computed once (a `const` would be evaluated by the compiler's const evaluator,
+/// which is slow for 3072-bit division).
+static PARAMS: LazyLock<FixedMontyParams<LIMBS>> =
+    LazyLock::new(|| FixedMontyParams::new(Odd::<U3072>::from_be_hex(N_HEX)));
+
+/// k = H(padHex(N) ‖ padHex(g)) = H(0x00 ‖ N ‖ 0x02) (§11.1). Padding g to 384 bytes, as RFC 5054 does, would be
+/// wrong here; the unit tests pin the value given in the spec.
+static K: LazyLock<[u8; 32]> = LazyLock::new(|| {
+    let n = U3072::from_be_hex(N_HEX);
+    sha256(&[&pad_bytes(&minimal_bytes(&n)), &pad_bytes(&[G])])
+});
+
+/// SRP multiplier `k` as 32 big-endian bytes (§11.1: `538282c4…b66d9ee6`).
+pub fn k() -> [u8; 32] {
+    *K
+}
+
+/// The pool name used in `x` and in the signature (§11.2): the part of the pool id after `_`
+/// (`us-east-1_AbCdEf123` → `AbCdEf123`). Mirrors the clients' `poolId.split('_')[1]`.
+pub fn pool_name(pool_id: &str) -> Option<&str> {
+    pool_id.split('_').nth(1)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Encoding helpers
+// ---------------------------------------------------------------------------------------------------------------
+
+fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&h.finalize());
+    out
+}
+
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    for p in parts {
+        mac.update(p);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&mac.finalize().into_bytes());
+    out
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[first..]
+}
+
+/// Java `BigInteger.toByteArray()` of the non-negative big-endian integer `bytes`: no leading zero bytes, except one
+/// 0x00 when the top bit is set (and `[0x00]` for zero). Every value Cognito hashes goes through this (§11.1).
+fn pad_bytes(bytes: &[u8]) -> Vec<u8> {
+    let digits = strip_leading_zeros(bytes);
+    let mut out = Vec::with_capacity(digits.len() + 1);
+    if digits.first().is_none_or(|&b| b >= 0x80) {
+        out.push(0);
+    }
+    out.extend_from_slice(digits);
+    out
+}
+
+/// The clients' `padHex` (§11.1) of the non-negative big-endian integer `bytes`: lowercase hex, even length, with a
+/// `00` prefix when the first nibble would be 8–f. Leading zero bytes of the input do not matter.
+/// `hexHash(padHex(a) ‖ padHex(b))` is therefore `SHA-256(pad(a) ‖ pad(b))` on bytes.
+pub fn pad_hex(bytes: &[u8]) -> String {
+    hex::encode(pad_bytes(bytes))
+}
+
+/// The hex Cognito sends for `SALT` and `SRP_B` (§11.2, §11.3): lowercase, minimal (no leading zero nibbles, so
+/// possibly odd length), `"0"` for zero. Clients parse it as an integer and re-pad it, so this is the only form on
+/// which pycognito (which pads the string as received) and amazon-cognito-identity-js (which pads the integer)
+/// agree.
+pub fn hex_of(bytes: &[u8]) -> String {
+    let full = hex::encode(bytes);
+    let minimal = full.trim_start_matches('0');
+    if minimal.is_empty() {
+        "0".to_owned()
+    } else {
+        minimal.to_owned()
+    }
+}
+
+/// Big-endian bytes (any length, leading zeros allowed) → U3072; `None` if the value needs more than 3072 bits.
+fn to_uint(bytes: &[u8]) -> Option<U3072> {
+    let excess = bytes.len().saturating_sub(N_BYTES);
+    if bytes[..excess].iter().any(|&b| b != 0) {
+        return None;
+    }
+    let digits = &bytes[excess..];
+    let mut buf = [0u8; N_BYTES];
+    buf[N_BYTES - digits.len()..].copy_from_slice(digits);
+    Some(U3072::from_be_slice(&buf))
+}
+
+/// Minimal big-endian bytes of `x` (empty for zero). Only applied to public values, the verifier and S, whose
+/// lengths the protocol reveals anyway through padHex.
+fn minimal_bytes(x: &U3072) -> Vec<u8> {
+    strip_leading_zeros(x.to_be_bytes().as_slice()).to_vec()
+}
+
+fn residue(x: &U3072) -> Residue {
+    Residue::new(x, &PARAMS)
+}
+
+/// Whether `x ≡ 0 (mod N)`. Variable time only in the yes/no answer, which the caller branches on anyway.
+fn is_zero_mod_n(x: &U3072) -> bool {
+    residue(x).retrieve().is_zero_vartime()
+}
+
+/// The server secret `b` as an exponent with its public bit bound. §11.3 wants ≥ 256 bits; more than 3072 bits
+/// would be pointless (and does not fit), so both ends are rejected.
+fn secret_exponent(b: &[u8]) -> Option<(U3072, u32)> {
+    if !(MIN_SECRET_BYTES..=N_BYTES).contains(&b.len()) {
+        return None;
+    }
+    let bits = u32::try_from(b.len() * 8).ok()?;
+    Some((to_uint(b)?, bits))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Verifier (§11.2)
+// ---------------------------------------------------------------------------------------------------------------
+
+/// x = H(pad(salt) ‖ H(utf8(poolName ‖ userIdForSrp ‖ ":" ‖ password))) as a 256-bit integer (§11.2).
+fn compute_x(pool_name: &str, user_id_for_srp: &str, password: &str, salt: &[u8]) -> U256 {
+    let inner = sha256(&[
+        pool_name.as_bytes(),
+        user_id_for_srp.as_bytes(),
+        b":",
+        password.as_bytes(),
+    ]);
+    U256::from_be_slice(&sha256(&[&pad_bytes(salt), &inner]))
+}
+
+/// The password verifier v = g^x mod N (§11.2), as minimal big-endian bytes, to store next to `salt` whenever a
+/// password is set. `pool_name` is the part of the pool id after `_` (see [`pool_name`]), `user_id_for_srp` the
+/// internal username (the `sub` for email/phone-as-username pools), `salt` the stored random bytes (read as an
+/// integer, so leading zero bytes do not change the result).
+pub fn verifier(pool_name: &str, user_id_for_srp: &str, password: &str, salt: &[u8]) -> Vec<u8> {
+    let x = compute_x(pool_name, user_id_for_srp, password, salt);
+    minimal_bytes(&residue(&U3072::from(G)).pow(&x).retrieve())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// InitiateAuth (§11.3)
+// ---------------------------------------------------------------------------------------------------------------
+
+/// The server half of the first SRP step.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerChallenge {
+    /// Secret exponent b (big-endian, exactly the caller's random bytes). Keep it only inside the encrypted
+    /// `SECRET_BLOCK`; it is needed again by [`password_claim_key`].
+    pub b: Vec<u8>,
+    /// Public value B = (k·v + g^b) mod N, minimal big-endian bytes; send [`hex_of`]`(&big_b)` as `SRP_B`.
+    pub big_b: Vec<u8>,
+}
+
+/// Hides `b` so that logging a challenge cannot leak it.
+impl fmt::Debug for ServerChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerChallenge")
+            .field("b", &"<redacted>")
+            .field("big_b", &hex_of(&self.big_b))
+            .finish()
+    }
+}
+
+/// Computes B = (k·v + g^b) mod N (§11.3) from the stored verifier and `b_random`, the caller's fresh random
+/// bytes used as b (32 to 384 bytes; Cognito's clients use 128 for their own secret).
+///
+/// `None` if `b_random` has the wrong length, if the verifier needs more than 3072 bits or is 0 mod N (a corrupt
+/// record), or if B mod N = 0, which §11.3 forbids (then draw new random bytes).
+pub fn server_challenge(verifier: &[u8], b_random: &[u8]) -> Option<ServerChallenge> {
+    let (b, b_bits) = secret_exponent(b_random)?;
+    let v = to_uint(verifier)?;
+    if is_zero_mod_n(&v) {
+        return None;
+    }
+    let k = residue(&to_uint(&K[..]).expect("32 bytes fit in 3072 bits"));
+    let g_b = residue(&U3072::from(G)).pow_bounded_exp(&b, b_bits);
+    let big_b = (k * residue(&v) + g_b).retrieve();
+    if big_b.is_zero_vartime() {
+        return None;
+    }
+    Some(ServerChallenge {
+        b: b_random.to_vec(),
+        big_b: minimal_bytes(&big_b),
+    })
+}
+
+/// Parses the client's `SRP_A` (§11.3): hex in any case, any length parity, leading zeros allowed. Returns A as
+/// minimal big-endian bytes, or `None` for empty or non-hex input, a value above 3072 bits, or A mod N = 0 (which
+/// would let a client force S = 0). Map `None` to `InvalidParameterException`.
+pub fn parse_public_a(hex: &str) -> Option<Vec<u8>> {
+    if hex.is_empty() || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let digits = hex.trim_start_matches('0');
+    if digits.len() > 2 * N_BYTES {
+        return None;
+    }
+    let bytes = if digits.len() % 2 == 1 {
+        hex::decode(format!("0{digits}")).ok()?
+    } else {
+        hex::decode(digits).ok()?
+    };
+    if is_zero_mod_n(&to_uint(&bytes)?) {
+        return None;
+    }
+    Some(bytes)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// RespondToAuthChallenge (§11.4)
+// ---------------------------------------------------------------------------------------------------------------
+
+/// u = H(pad(A) ‖ pad(B)) (§11.4); both sides hash the integers, so leading zero bytes of the inputs do not matter.
+fn compute_u(a: &[u8], big_b: &[u8]) -> [u8; 32] {
+    sha256(&[&pad_bytes(a), &pad_bytes(big_b)])
+}
+
+/// Server premaster secret S = (A·v^u)^b mod N, with u; `None` on any invalid input (see [`password_claim_key`]).
+fn server_secret(a: &[u8], big_b: &[u8], b: &[u8], verifier: &[u8]) -> Option<(U3072, [u8; 32])> {
+    let a_int = to_uint(a)?;
+    to_uint(big_b)?;
+    let v = to_uint(verifier)?;
+    let (b, b_bits) = secret_exponent(b)?;
+    if is_zero_mod_n(&a_int) || is_zero_mod_n(&v) {
+        return None;
+    }
+    let u = compute_u(a, big_b);
+    if u.iter().all(|&x| x == 0) {
+        return None;
+    }
+    let v_u = residue(&v).pow(&U256::from_be_slice(&u));
+    let s = (residue(&a_int) * v_u)
+        .pow_bounded_exp(&b, b_bits)
+        .retrieve();
+    Some((s, u))
+}
+
+/// Cognito's HKDF (§11.4): PRK = HMAC(key = pad(u), msg = pad(S)), OKM = HMAC(PRK, "Caldera Derived Key" ‖ 0x01),
+/// K = OKM[..16]. Written out because it is one HMAC block; the `hkdf` crate is not needed.
+fn derive_key(s: &U3072, u: &[u8; 32]) -> [u8; 16] {
+    let prk = hmac_sha256(&pad_bytes(u), &[&pad_bytes(&minimal_bytes(s))]);
+    let okm = hmac_sha256(&prk, &[HKDF_INFO, &[1]]);
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&okm[..16]);
+    key
+}
+
+/// The 16-byte key K that both sides derive (§11.4), from A (as returned by [`parse_public_a`]), B and b (from
+/// [`ServerChallenge`], recovered from the secret block) and the stored verifier.
+///
+/// `None` (→ `NotAuthorizedException`) if a value needs more than 3072 bits, if A or v is 0 mod N, if b has the
+/// wrong length, or if u = 0 (§11.4).
+pub fn password_claim_key(a: &[u8], big_b: &[u8], b: &[u8], verifier: &[u8]) -> Option<[u8; 16]> {
+    let (s, u) = server_secret(a, big_b, b, verifier)?;
+    Some(derive_key(&s, &u))
+}
+
+/// The `PASSWORD_CLAIM_SIGNATURE` the client must send, as raw bytes (§11.4):
+/// HMAC-SHA256(K, utf8(poolName) ‖ utf8(userIdForSrp) ‖ secret_block ‖ utf8(timestamp)).
+/// `secret_block` is the base64-*decoded* `PASSWORD_CLAIM_SECRET_BLOCK`; `timestamp` should be the canonical
+/// re-formatting of the client's `TIMESTAMP` (see [`parse_timestamp`]).
+pub fn expected_signature(
+    key: &[u8; 16],
+    pool_name: &str,
+    user_id_for_srp: &str,
+    secret_block: &[u8],
+    timestamp: &str,
+) -> [u8; 32] {
+    hmac_sha256(
+        key,
+        &[
+            pool_name.as_bytes(),
+            user_id_for_srp.as_bytes(),
+            secret_block,
+            timestamp.as_bytes(),
+        ],
+    )
+}
+
+/// Whether the client's base64 `PASSWORD_CLAIM_SIGNATURE` equals `expected` (§11.4). The byte comparison is
+/// constant time; input that is not canonical padded base64 or not 32 bytes long is simply `false` (its length and
+/// shape are not secret).
+pub fn signature_matches(expected: &[u8; 32], claimed_base64: &str) -> bool {
+    match BASE64.decode(claimed_base64) {
+        Ok(claimed) if claimed.len() == expected.len() => {
+            bool::from(claimed.as_slice().ct_eq(expected.as_slice()))
+        }
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// TIMESTAMP (§11.4): Java `EEE MMM d HH:mm:ss z yyyy`, English, UTC
+// ---------------------------------------------------------------------------------------------------------------
+
+const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+fn is_leap(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date. The year is shifted to start in March so that the leap
+/// day is last; 400-year eras have exactly 146 097 days.
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400; // 0..=399
+    let month_from_march = i64::from((month + 9) % 12); // Mar = 0 … Feb = 11
+    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1; // 0..=365
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year; // 0..=146096
+    era * 146_097 + day_of_era - 719_468 // 719 468 = days from 0000-03-01 to 1970-01-01
+}
+
+/// Inverse of [`days_from_civil`]: (year, month 1..=12, day 1..=31).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097; // 0..=146096
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Formats Unix seconds the way Cognito's clients sign them (§11.4): `Tue Mar 5 07:04:09 UTC 2024`: English
+/// names, UTC, day of month not zero-padded, time fields zero-padded, 4-digit year (proleptic Gregorian).
+pub fn format_timestamp(epoch_seconds: i64) -> String {
+    let days = epoch_seconds.div_euclid(86_400);
+    let secs = epoch_seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let weekday = WEEKDAYS[(days + 4).rem_euclid(7) as usize]; // 1970-01-01 was a Thursday
+    let month = MONTHS[month as usize - 1];
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    format!("{weekday} {month} {day} {h:02}:{m:02}:{s:02} UTC {year:04}")
+}
+
+/// Up to `max_len` ASCII digits (at least one) → number.
+fn parse_digits(s: &str, max_len: usize) -> Option<u32> {
+    if s.is_empty() || s.len() > max_len || !s.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn parse_name(s: &str, names: &[&str]) -> Option<usize> {
+    names.iter().position(|n| n.eq_ignore_ascii_case(s))
+}
+
+/// Parses a `TIMESTAMP` to Unix seconds, accepting what Java's `EEE MMM d HH:mm:ss z yyyy` parser accepts in
+/// practice: single spaces, English names in any case, 1–2 digit day/hour/minute/second, zone `UTC` or `GMT`,
+/// 4-digit year, a real calendar date. The weekday must be a weekday name but is not checked against the date.
+///
+/// `None` → `InvalidParameterException` "TIMESTAMP format should be EEE MMM d HH:mm:ss z yyyy in english."
+///
+/// Cognito evidently signs its own re-formatting of the parsed time, so a zero-padded day (`Mar 05`) or a wrong
+/// weekday parses but then fails as `NotAuthorizedException` "Incorrect username or password." (§11.4). The caller
+/// reproduces this by passing `format_timestamp(t)` (not the client's string) to [`expected_signature`], or,
+/// equivalently and cheaper, by treating `format_timestamp(t) != timestamp` as a wrong signature. The freshness
+/// window (§11.4) is also the caller's check.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let mut fields = s.split(' ');
+    let mut next = || fields.next();
+    let (weekday, month, day, time, zone, year) =
+        (next()?, next()?, next()?, next()?, next()?, next()?);
+    if fields.next().is_some() {
+        return None;
+    }
+    parse_name(weekday, &WEEKDAYS)?;
+    let month = u32::try_from(parse_name(month, &MONTHS)? + 1).ok()?;
+    if year.len() != 4 {
+        return None;
+    }
+    let year = i64::from(parse_digits(year, 4)?);
+    let day = parse_digits(day, 2)?;
+    if day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    let mut hms = time.split(':');
+    let (h, m, sec) = (
+        parse_digits(hms.next()?, 2)?,
+        parse_digits(hms.next()?, 2)?,
+        parse_digits(hms.next()?, 2)?,
+    );
+    if hms.next().is_some() || h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
+    if zone != "UTC" && zone != "GMT" {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + i64::from(h * 3600 + m * 60 + sec))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Spec §11.5 inputs.
+    const POOL_ID: &str = "us-east-1_AbCdEf123";
+    const USER: &str = "alice";
+    const PASSWORD: &str = "Passw0rd!";
+    const SALT_HEX: &str = "3fb3cb028b0e4aaeabce3b573699a322";
+    const TIMESTAMP: &str = "Tue Mar 5 07:04:09 UTC 2024";
+    // Spec §11.5 outputs.
+    const X_HEX: &str = "c74c3235a44686efb5c78163fe5af80a91de9774db122d140de88d8ba6a52bac";
+    const U_HEX: &str = "354fdd1ec51528677446d9315c3930be4d8686b7682d3d79a734530a879727e3";
+    const K_KEY_HEX: &str = "a722fb22585727fe376544c31e1f28b2";
+    const SIGNATURE: &str = "j8g736NQJD3kpe63tPuPvYyx2LZoQU2dkncWEbLQkx8=";
+    // Spec §11.1.
+    const K_HEX: &str = "538282c4354742d7cbbde2359fcf67f9f5b3a6b08791e5011b43b8a5b66d9ee6";
+    // Verifier for the §11.5 inputs as printed by pycognito 2024.5.1 with its own helpers
+    // (`pow(g, hex_to_long(hex_hash(pad_hex(salt) + hash_sha256(...))), N)`).
+    const V_HEX_PYCOGNITO: &str = concat!(
+        "9b34e55258157729c342e157eea6b3c2ceba4b5cd887cb105e99169d0454d17ef6ac388019e1c686562148cf8a6dfa44",
+        "8686eca9e65fa758b8af75293b58d38e73d1c93e468f50d1db004220c3bbd82f9ed9f4dcda5b2bbd76c87f098203ffbf",
+        "acf29ae3bca4e89c53f68f9cc49181a27ef2cb02fb06e1ee9e82720bc1aaaab007d34e2012378c5e41a29bc7ba7c542a",
+        "00466d31e3f16f5838cf6e2469c26654d71f1fc11001c1a495ccf72e8f36312e8f5b705d903c0f9a202d7249612bf384",
+        "bbb46e58432990c38f18cfd66c34497365e5b2f17345901d3ae6606ca120dd157b65d92971d7c24945040ece43b5521c",
+        "4de5659ebcac7ee3da2a8f3f72e52c18adacdb900f1de9c2c0829eb342fc458f25f2ba459c07a57f6bba512fb3a40358",
+        "ed87867ff0dced22a330c5b5124627a754410304ebf04692b2a1642bae1c426ae89e8d7f7a8f0bc1a3a671eec02ac6f9",
+        "5ec804b67dbefdd73dc8836e40cef3ef8c9f3220df6e45c06ff4c52d84dce18072905aa359d87732752b028f8e192a5f",
+    );
+
+    fn secret_block() -> Vec<u8> {
+        b"opaque-server-state".to_vec()
+    }
+
+    fn salt() -> Vec<u8> {
+        hex::decode(SALT_HEX).unwrap()
+    }
+
+    fn g() -> Residue {
+        residue(&U3072::from(G))
+    }
+
+    /// Client side (pycognito `get_password_authentication_key` / amazon-cognito-identity-js): A = g^a,
+    /// S = (B − k·g^x)^(a + u·x) mod N with the exponent taken over the integers, then the same HKDF.
+    struct Client {
+        a: U3072,
+        big_a: Vec<u8>,
+    }
+
+    impl Client {
+        fn new(a_bytes: &[u8]) -> Self {
+            let a = to_uint(a_bytes).unwrap();
+            let big_a = minimal_bytes(&g().pow(&a).retrieve());
+            Client { a, big_a }
+        }
+
+        fn secret(
+            &self,
+            pool: &str,
+            user: &str,
+            password: &str,
+            salt: &[u8],
+            big_b: &[u8],
+        ) -> (U3072, [u8; 32]) {
+            let u = compute_u(&self.big_a, big_b);
+            let x = compute_x(pool, user, password, salt);
+            let k = residue(&to_uint(&k()).unwrap());
+            let base = residue(&to_uint(big_b).unwrap()) - k * g().pow(&x);
+            // a < 2^3072 − 2^513 here and u·x < 2^512, so the integer sum fits in 3072 bits without wrapping.
+            let ux: crypto_bigint::U512 = U256::from_be_slice(&u).concatenating_mul(&x);
+            let exponent = self.a.wrapping_add(&ux.resize::<LIMBS>());
+            (base.pow(&exponent).retrieve(), u)
+        }
+
+        fn signature(
+            &self,
+            pool_id: &str,
+            user: &str,
+            password: &str,
+            salt: &[u8],
+            big_b: &[u8],
+            ts: &str,
+        ) -> String {
+            let (s, u) = self.secret(pool_name(pool_id).unwrap(), user, password, salt, big_b);
+            let key = derive_key(&s, &u);
+            BASE64.encode(expected_signature(
+                &key,
+                pool_name(pool_id).unwrap(),
+                user,
+                &secret_block(),
+                ts,
+            ))
+        }
+    }
+
+    #[test]
+    fn k_matches_spec() {
+        assert_eq!(hex::encode(k()), K_HEX);
+        // The classic bug: padding g to the width of N gives a different k.
+        let n = U3072::from_be_hex(N_HEX);
+        let mut wide_g = [0u8; N_BYTES];
+        wide_g[N_BYTES - 1] = G;
+        assert_ne!(sha256(&[&minimal_bytes(&n), &wide_g]), k());
+    }
+
+    #[test]
+    fn pad_hex_follows_java_to_byte_array() {
+        assert_eq!(pad_hex(&[]), "00");
+        assert_eq!(pad_hex(&[0, 0]), "00");
+        assert_eq!(pad_hex(&[0x7f]), "7f");
+        assert_eq!(pad_hex(&[0x00, 0x7f]), "7f");
+        assert_eq!(pad_hex(&[0x80]), "0080");
+        assert_eq!(pad_hex(&[0x08]), "08");
+        assert_eq!(pad_hex(&[0x0a, 0xbc]), "0abc");
+        assert_eq!(pad_hex(&[0xff, 0x01]), "00ff01");
+        let n = pad_hex(&hex::decode(N_HEX).unwrap());
+        assert_eq!(n.len(), 2 + 2 * N_BYTES);
+        assert!(n.starts_with("00ffff"));
+    }
+
+    #[test]
+    fn hex_of_is_minimal_lowercase() {
+        assert_eq!(hex_of(&[]), "0");
+        assert_eq!(hex_of(&[0, 0]), "0");
+        assert_eq!(hex_of(&[0x0a, 0xbc]), "abc");
+        assert_eq!(hex_of(&[0x00, 0x3f, 0xB3]), "3fb3");
+        assert_eq!(hex_of(&salt()), SALT_HEX);
+    }
+
+    #[test]
+    fn pool_name_is_the_part_after_the_underscore() {
+        assert_eq!(pool_name(POOL_ID), Some("AbCdEf123"));
+        assert_eq!(pool_name("nounderscore"), None);
+    }
+
+    #[test]
+    fn spec_test_vector_11_5() {
+        let pool = pool_name(POOL_ID).unwrap();
+        let x = compute_x(pool, USER, PASSWORD, &salt());
+        assert_eq!(hex::encode(x.to_be_bytes().as_slice()), X_HEX);
+
+        let v = verifier(pool, USER, PASSWORD, &salt());
+        assert_eq!(hex_of(&v), V_HEX_PYCOGNITO);
+        assert_eq!(to_uint(&v).unwrap(), g().pow(&x).retrieve());
+
+        let b_random = [0xbbu8; 32];
+        let challenge = server_challenge(&v, &b_random).unwrap();
+        assert_eq!(challenge.b, b_random);
+
+        let client = Client::new(&[0xaau8; 32]);
+        let a = parse_public_a(&hex_of(&client.big_a)).unwrap();
+        assert_eq!(a, client.big_a);
+
+        let (client_s, client_u) = client.secret(pool, USER, PASSWORD, &salt(), &challenge.big_b);
+        let (server_s, server_u) = server_secret(&a, &challenge.big_b, &challenge.b, &v).unwrap();
+        assert_eq!(hex::encode(server_u), U_HEX);
+        assert_eq!(client_u, server_u);
+        assert_eq!(client_s, server_s, "client S must equal server S");
+
+        let key = password_claim_key(&a, &challenge.big_b, &challenge.b, &v).unwrap();
+        assert_eq!(hex::encode(key), K_KEY_HEX);
+        assert_eq!(derive_key(&client_s, &client_u), key);
+
+        // SECRET_BLOCK travels as base64; the signature covers the decoded bytes.
+        let block = BASE64.decode(BASE64.encode(secret_block())).unwrap();
+        let expected = expected_signature(&key, pool, USER, &block, TIMESTAMP);
+        assert_eq!(BASE64.encode(expected), SIGNATURE);
+        assert_eq!(
+            client.signature(
+                POOL_ID,
+                USER,
+                PASSWORD,
+                &salt(),
+                &challenge.big_b,
+                TIMESTAMP
+            ),
+            SIGNATURE
+        );
+        assert!(signature_matches(&expected, SIGNATURE));
+        assert_eq!(
+            parse_timestamp(TIMESTAMP).map(format_timestamp).as_deref(),
+            Some(TIMESTAMP)
+        );
+    }
+
+    #[test]
+    fn wrong_password_gives_a_different_signature() {
+        let pool = pool_name(POOL_ID).unwrap();
+        let v = verifier(pool, USER, PASSWORD, &salt());
+        assert_ne!(v, verifier(pool, USER, "Passw0rd?", &salt()));
+        assert_ne!(v, verifier(pool, "bob", PASSWORD, &salt()));
+        assert_ne!(v, verifier("Other", USER, PASSWORD, &salt()));
+        let challenge = server_challenge(&v, &[0xbb; 32]).unwrap();
+        let client = Client::new(&[0xaa; 32]);
+        let key = password_claim_key(&client.big_a, &challenge.big_b, &challenge.b, &v).unwrap();
+        let expected = expected_signature(&key, pool, USER, &secret_block(), TIMESTAMP);
+        let wrong = client.signature(
+            POOL_ID,
+            USER,
+            "Passw0rd?",
+            &salt(),
+            &challenge.big_b,
+            TIMESTAMP,
+        );
+        assert_ne!(wrong, SIGNATURE);
+        assert!(!signature_matches(&expected, &wrong));
+        // The signature also binds the timestamp and the secret block.
+        assert_ne!(
+            expected,
+            expected_signature(
+                &key,
+                pool,
+                USER,
+                &secret_block(),
+                "Tue Mar 5 07:04:10 UTC 2024"
+            )
+        );
+        assert_ne!(
+            expected,
+            expected_signature(&key, pool, USER, b"other-state", TIMESTAMP)
+        );
+    }
+
+    #[test]
+    fn full_size_secrets_and_leading_zero_salt_agree() {
+        // 128-byte a and b like the real clients, and a salt whose first byte is zero (sent as 30 hex digits).
+        let salt = hex::decode("00b3cb028b0e4aaeabce3b573699a322").unwrap();
+        assert_eq!(hex_of(&salt).len(), 30);
+        let pool = pool_name(POOL_ID).unwrap();
+        let v = verifier(pool, USER, PASSWORD, &salt);
+        assert_eq!(v, verifier(pool, USER, PASSWORD, &salt[1..]));
+        let b: Vec<u8> = (0..128u8)
+            .map(|i| i.wrapping_mul(37).wrapping_add(11))
+            .collect();
+        let challenge = server_challenge(&v, &b).unwrap();
+        let a: Vec<u8> = (0..128u8)
+            .map(|i| i.wrapping_mul(101).wrapping_add(7))
+            .collect();
+        let client = Client::new(&a);
+        let big_a = parse_public_a(&hex_of(&client.big_a).to_uppercase()).unwrap();
+        let (client_s, _) = client.secret(pool, USER, PASSWORD, &salt, &challenge.big_b);
+        let (server_s, _) = server_secret(&big_a, &challenge.big_b, &challenge.b, &v).unwrap();
+        assert_eq!(client_s, server_s);
+        let key = password_claim_key(&big_a, &challenge.big_b, &challenge.b, &v).unwrap();
+        let expected = expected_signature(&key, pool, USER, &secret_block(), TIMESTAMP);
+        let claimed = client.signature(POOL_ID, USER, PASSWORD, &salt, &challenge.big_b, TIMESTAMP);
+        assert!(signature_matches(&expected, &claimed));
+    }
+
+    #[test]
+    fn public_a_is_validated() {
+        let n_hex = N_HEX;
+        assert_eq!(parse_public_a(""), None);
+        assert_eq!(parse_public_a("0"), None);
+        assert_eq!(parse_public_a("0000"), None);
+        assert_eq!(parse_public_a("xyz"), None);
+        assert_eq!(parse_public_a("12g4"), None);
+        assert_eq!(parse_public_a(" abc"), None);
+        assert_eq!(parse_public_a("+abc"), None);
+        assert_eq!(parse_public_a(n_hex), None, "A = N");
+        assert_eq!(
+            parse_public_a(&n_hex.to_uppercase()),
+            None,
+            "A = N, upper case"
+        );
+        assert_eq!(
+            parse_public_a(&format!("000{n_hex}")),
+            None,
+            "A = N with leading zeros"
+        );
+        assert_eq!(
+            parse_public_a(&format!("1{}", "0".repeat(2 * N_BYTES))),
+            None,
+            "2^3072 does not fit"
+        );
+        assert_eq!(parse_public_a("abc"), Some(vec![0x0a, 0xbc]));
+        assert_eq!(parse_public_a("00ABc"), Some(vec![0x0a, 0xbc]));
+        // A = N + 1 is 1 mod N: accepted, as §11.3 only rejects A mod N = 0.
+        let n_plus_1 = U3072::from_be_hex(N_HEX).wrapping_add(&U3072::ONE);
+        assert!(parse_public_a(&hex_of(&minimal_bytes(&n_plus_1))).is_some());
+    }
+
+    #[test]
+    fn key_rejects_degenerate_inputs() {
+        let pool = pool_name(POOL_ID).unwrap();
+        let v = verifier(pool, USER, PASSWORD, &salt());
+        let challenge = server_challenge(&v, &[0xbb; 32]).unwrap();
+        let n = hex::decode(N_HEX).unwrap();
+        let (b, big_b) = (&challenge.b, &challenge.big_b);
+        assert_eq!(password_claim_key(&[], big_b, b, &v), None, "A = 0");
+        assert_eq!(password_claim_key(&[0, 0], big_b, b, &v), None, "A = 0");
+        assert_eq!(password_claim_key(&n, big_b, b, &v), None, "A = N");
+        let mut too_long = vec![1u8];
+        too_long.extend_from_slice(&n);
+        assert_eq!(
+            password_claim_key(&too_long, big_b, b, &v),
+            None,
+            "A above 3072 bits"
+        );
+        assert_eq!(
+            password_claim_key(&[2], big_b, &b[..31], &v),
+            None,
+            "b too short"
+        );
+        assert_eq!(password_claim_key(&[2], big_b, b, &[]), None, "v = 0");
+        assert!(password_claim_key(&[2], big_b, b, &v).is_some());
+    }
+
+    #[test]
+    fn server_challenge_rejects_degenerate_inputs() {
+        let pool = pool_name(POOL_ID).unwrap();
+        let v = verifier(pool, USER, PASSWORD, &salt());
+        assert!(
+            server_challenge(&v, &[0xbb; 31]).is_none(),
+            "b shorter than 256 bits"
+        );
+        assert!(
+            server_challenge(&v, &[0xbb; 385]).is_none(),
+            "b longer than N"
+        );
+        assert!(server_challenge(&[], &[0xbb; 32]).is_none(), "v = 0");
+        // Leading zero bytes of the stored verifier do not matter.
+        let mut padded = vec![0u8; 3];
+        padded.extend_from_slice(&v);
+        assert_eq!(
+            server_challenge(&padded, &[0xbb; 32]),
+            server_challenge(&v, &[0xbb; 32])
+        );
+        // A verifier chosen so that k·v = −g^b makes B = 0, which must be refused.
+        let b = [0x5au8; 32];
+        let g_b = g().pow(&U256::from_be_slice(&b));
+        let k_inv = residue(&to_uint(&k()).unwrap())
+            .invert()
+            .into_option()
+            .unwrap();
+        let evil_v = minimal_bytes(&(-(g_b * k_inv)).retrieve());
+        assert!(server_challenge(&evil_v, &b).is_none());
+        // Debug output never shows b.
+        let c = server_challenge(&v, &b).unwrap();
+        assert!(!format!("{c:?}").contains("5a5a"));
+    }
+
+    #[test]
+    fn signature_comparison() {
+        let expected = [7u8; 32];
+        let good = BASE64.encode(expected);
+        assert!(signature_matches(&expected, &good));
+        let mut other = expected;
+        other[31] ^= 1;
+        assert!(!signature_matches(&expected, &BASE64.encode(other)));
+        assert!(!signature_matches(&expected, &BASE64.encode([7u8; 31])));
+        assert!(!signature_matches(&expected, &BASE64.encode([7u8; 33])));
+        assert!(!signature_matches(&expected, "not base64!"));
+        assert!(!signature_matches(&expected, ""));
+        assert!(!signature_matches(&expected, good.trim_end_matches('=')));
+    }
+
+    const DATES: [(i64, &str); 12] = [
+        (1_709_622_249, "Tue Mar 5 07:04:09 UTC 2024"),
+        (0, "Thu Jan 1 00:00:00 UTC 1970"),
+        (951_868_799, "Tue Feb 29 23:59:59 UTC 2000"),
+        (1_709_208_000, "Thu Feb 29 12:00:00 UTC 2024"),
+        (4_107_542_401, "Mon Mar 1 00:00:01 UTC 2100"),
+        (946_684_799, "Fri Dec 31 23:59:59 UTC 1999"),
+        (2_147_483_648, "Tue Jan 19 03:14:08 UTC 2038"),
+        (1_795_341_900, "Sun Nov 22 10:05:00 UTC 2026"),
+        (253_402_300_799, "Fri Dec 31 23:59:59 UTC 9999"),
+        (-1, "Wed Dec 31 23:59:59 UTC 1969"),
+        (-2_203_887_477, "Thu Mar 1 01:02:03 UTC 1900"),
+        (1_677_542_400, "Tue Feb 28 00:00:00 UTC 2023"),
+    ];
+
+    #[test]
+    fn timestamps_format_and_parse() {
+        // Expected strings from Python's datetime/calendar.timegm, formatted like pycognito.
+        for (epoch, text) in DATES {
+            assert_eq!(format_timestamp(epoch), text, "{epoch}");
+            assert_eq!(parse_timestamp(text), Some(epoch), "{text}");
+        }
+        // The civil-date arithmetic does not overflow anywhere in the i64 range.
+        // Expected values from Python's datetime after removing whole 400-year cycles (146 097 days each).
+        assert_eq!(
+            format_timestamp(i64::MIN),
+            "Sun Jan 27 08:29:52 UTC -292277022657"
+        );
+        assert_eq!(
+            format_timestamp(i64::MAX),
+            "Sun Dec 4 15:30:07 UTC 292277026596"
+        );
+    }
+
+    #[test]
+    fn every_day_round_trips() {
+        // Walk 1900-01-01 .. 2401-01-01 day by day with an independent month-length table.
+        let mut epoch = -2_208_988_800; // 1900-01-01 00:00:00 UTC, a Monday
+        let mut weekday = 1;
+        for year in 1900..=2400i64 {
+            let feb = if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
+                29
+            } else {
+                28
+            };
+            for (month, len) in [31, feb, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+                .into_iter()
+                .enumerate()
+            {
+                for day in 1..=len {
+                    let t = epoch + 13 * 3600 + 7 * 60 + 5;
+                    let text = format!(
+                        "{} {} {day} 13:07:05 UTC {year}",
+                        WEEKDAYS[weekday], MONTHS[month]
+                    );
+                    assert_eq!(format_timestamp(t), text);
+                    assert_eq!(parse_timestamp(&text), Some(t));
+                    epoch += 86_400;
+                    weekday = (weekday + 1) % 7;
+                }
+            }
+        }
+        assert_eq!(format_timestamp(epoch), "Mon Jan 1 00:00:00 UTC 2401");
+    }
+
+    #[test]
+    fn non_canonical_timestamps_parse_but_do_not_round_trip() {
+        let t = parse_timestamp(TIMESTAMP).unwrap();
+        for sloppy in [
+            "Tue Mar 05 07:04:09 UTC 2024", // zero-padded day
+            "Wed Mar 5 07:04:09 UTC 2024",  // wrong weekday
+            "tue mar 5 07:04:09 UTC 2024",  // lower case names
+            "Tue Mar 5 7:4:9 UTC 2024",     // unpadded time
+            "Tue Mar 5 07:04:09 GMT 2024",  // GMT zone
+        ] {
+            assert_eq!(parse_timestamp(sloppy), Some(t), "{sloppy}");
+            assert_ne!(
+                format_timestamp(t),
+                sloppy,
+                "the caller detects it by re-formatting"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_timestamps_are_rejected() {
+        for bad in [
+            "",
+            "Tue Mar 5 07:04:09 UTC",
+            "Tue Mar 5 07:04:09 UTC 2024 ",
+            "Tue  Mar 5 07:04:09 UTC 2024",
+            "Tue Mar 5 07:04:09 PST 2024",
+            "Tue Mar 5 07:04:09 UTC 24",
+            "Tue Mar 5 07:04:09 UTC 02024",
+            "Tue Mar 5 07:04 UTC 2024",
+            "Tue Mar 5 07:04:09:00 UTC 2024",
+            "Tue Mar 5 24:00:00 UTC 2024",
+            "Tue Mar 5 07:60:00 UTC 2024",
+            "Tue Mar 5 07:04:60 UTC 2024",
+            "Tue Mar 0 07:04:09 UTC 2024",
+            "Tue Mar 32 07:04:09 UTC 2024",
+            "Tue Mar 005 07:04:09 UTC 2024",
+            "Thu Feb 29 07:04:09 UTC 2023",
+            "Tue Feb 30 07:04:09 UTC 2024",
+            "Mon Feb 29 07:04:09 UTC 2100",
+            "Tuesday Mar 5 07:04:09 UTC 2024",
+            "Tue March 5 07:04:09 UTC 2024",
+            "Tue Mar +5 07:04:09 UTC 2024",
+            "2024-03-05T07:04:09Z",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad:?}");
+        }
+        assert!(parse_timestamp("Tue Feb 29 07:04:09 UTC 2000").is_some());
+    }
+}

@@ -1,0 +1,377 @@
+//! Persistence for pools, clients, users, codes and messages.
+//!
+//! One implementation serves SQLite and PostgreSQL: sqlx's `Any` driver runs the same SQL
+//! (`$N` placeholders, BIGINT for every integer and boolean, TEXT for JSON) and the same
+//! migrations on both, so there is no per-backend trait or macro (README, "Storage"). Each public
+//! method is one use case and, where it writes more than one row, one transaction.
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
+use std::time::Duration;
+
+mod users;
+
+pub use users::{AliasKind, FilterTarget, NewUser, PasswordRecord, UserFilter, UserRow};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key is taken; the payload names which (`username`, `alias:email`, ...).
+    #[error("conflict on {0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Backend(#[from] sqlx::Error),
+    #[error("stored JSON is unreadable: {0}")]
+    Corrupt(#[from] serde_json::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+/// A stored row holding a JSON document (pools and clients).
+#[derive(Debug, Clone)]
+pub struct DocumentRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub config: String,
+}
+
+/// A message the delivery component recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRow {
+    pub id: String,
+    pub pool_id: String,
+    pub username: String,
+    pub purpose: String,
+    pub delivery_medium: String,
+    pub destination: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub code: Option<String>,
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Connects and runs the migrations. `url` is `sqlite://…` or `postgres://…`.
+    pub async fn connect(url: &str) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
+        let options = AnyPoolOptions::new()
+            // SQLite allows one writer; one connection makes every transaction serial, so no
+            // transaction can fail to upgrade its lock (SQLITE_BUSY) and counters stay exact.
+            .max_connections(if sqlite { 1 } else { 16 })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if sqlite {
+                        // WAL for crash safety; FULL so that an acknowledged write survives a
+                        // power loss, not only a process crash.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect(url).await?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Backend(e.into()))?;
+        Ok(Store { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Wipes every row (the moto-compatible reset endpoint).
+    pub async fn reset(&self) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for table in [
+            "messages",
+            "user_codes",
+            "user_aliases",
+            "user_attributes",
+            "users",
+            "user_pool_clients",
+            "user_pools",
+        ] {
+            sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}")))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Returns the named server secret, creating it with `generate` on first use. Concurrent
+    /// first starts of several nodes agree on one value.
+    pub async fn server_secret(
+        &self,
+        name: &str,
+        generate: impl FnOnce() -> String,
+    ) -> StoreResult<String> {
+        sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(generate())
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("value")?)
+    }
+
+    // ---- user pools ----
+
+    pub async fn create_pool(&self, row: &DocumentRow) -> StoreResult<()> {
+        sqlx::query("INSERT INTO user_pools (id, name, created_at, updated_at, config) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&row.id)
+            .bind(&row.name)
+            .bind(row.created_at)
+            .bind(row.updated_at)
+            .bind(&row.config)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict("pool".into()) } else { e.into() })?;
+        Ok(())
+    }
+
+    pub async fn find_pool(&self, id: &str) -> StoreResult<Option<DocumentRow>> {
+        let row = sqlx::query(
+            "SELECT id, name, created_at, updated_at, config FROM user_pools WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| document_row(&r)).transpose()
+    }
+
+    /// Replaces a pool's document; false if the pool does not exist.
+    pub async fn update_pool(
+        &self,
+        id: &str,
+        name: &str,
+        updated_at: i64,
+        config: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE user_pools SET name = $2, updated_at = $3, config = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(updated_at)
+        .bind(config)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a pool with its clients, users and messages; false if it does not exist.
+    pub async fn delete_pool(&self, id: &str) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        for table in [
+            "messages",
+            "user_codes",
+            "user_aliases",
+            "user_attributes",
+            "users",
+            "user_pool_clients",
+        ] {
+            sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE pool_id = $1"
+            )))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let done = sqlx::query("DELETE FROM user_pools WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Pools in id order, starting after `after`.
+    pub async fn list_pools(
+        &self,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<DocumentRow>> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, updated_at, config FROM user_pools WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(document_row).collect()
+    }
+
+    pub async fn count_users(&self, pool_id: &str) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE pool_id = $1")
+            .bind(pool_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    // ---- app clients ----
+
+    pub async fn create_client(&self, pool_id: &str, row: &DocumentRow) -> StoreResult<()> {
+        sqlx::query("INSERT INTO user_pool_clients (id, pool_id, name, created_at, config) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&row.id)
+            .bind(pool_id)
+            .bind(&row.name)
+            .bind(row.created_at)
+            .bind(&row.config)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict("client".into()) } else { e.into() })?;
+        Ok(())
+    }
+
+    /// A client by id within a pool; `pool_id` None finds it in any pool (public operations
+    /// know only the client id).
+    pub async fn find_client(
+        &self,
+        pool_id: Option<&str>,
+        id: &str,
+    ) -> StoreResult<Option<(String, DocumentRow)>> {
+        let row = sqlx::query(
+            "SELECT id, pool_id, name, created_at, created_at AS updated_at, config FROM user_pool_clients \
+             WHERE id = $1 AND ($2 = '' OR pool_id = $2)",
+        )
+        .bind(id)
+        .bind(pool_id.unwrap_or(""))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get("pool_id")?, document_row(&r)?)))
+            .transpose()
+    }
+
+    pub async fn update_client(
+        &self,
+        pool_id: &str,
+        id: &str,
+        name: &str,
+        config: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE user_pool_clients SET name = $3, config = $4 WHERE pool_id = $1 AND id = $2",
+        )
+        .bind(pool_id)
+        .bind(id)
+        .bind(name)
+        .bind(config)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn delete_client(&self, pool_id: &str, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM user_pool_clients WHERE pool_id = $1 AND id = $2")
+            .bind(pool_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn list_clients(
+        &self,
+        pool_id: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<DocumentRow>> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, created_at AS updated_at, config FROM user_pool_clients \
+             WHERE pool_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(pool_id)
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(document_row).collect()
+    }
+
+    // ---- messages ----
+
+    pub async fn insert_message(&self, m: &MessageRow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO messages (id, pool_id, username, purpose, delivery_medium, destination, subject, body, code, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&m.id)
+        .bind(&m.pool_id)
+        .bind(&m.username)
+        .bind(&m.purpose)
+        .bind(&m.delivery_medium)
+        .bind(&m.destination)
+        .bind(m.subject.as_deref())
+        .bind(&m.body)
+        .bind(m.code.as_deref())
+        .bind(m.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Messages of a pool, oldest first; only those to `username` if given.
+    pub async fn list_messages(
+        &self,
+        pool_id: &str,
+        username: Option<&str>,
+    ) -> StoreResult<Vec<MessageRow>> {
+        let rows = sqlx::query(
+            "SELECT id, pool_id, username, purpose, delivery_medium, destination, subject, body, code, created_at \
+             FROM messages WHERE pool_id = $1 AND ($2 = '' OR username = $2) ORDER BY created_at, id",
+        )
+        .bind(pool_id)
+        .bind(username.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MessageRow {
+                    id: r.try_get("id")?,
+                    pool_id: r.try_get("pool_id")?,
+                    username: r.try_get("username")?,
+                    purpose: r.try_get("purpose")?,
+                    delivery_medium: r.try_get("delivery_medium")?,
+                    destination: r.try_get("destination")?,
+                    subject: r.try_get("subject")?,
+                    body: r.try_get("body")?,
+                    code: r.try_get("code")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn document_row(r: &AnyRow) -> StoreResult<DocumentRow> {
+    Ok(DocumentRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+        config: r.try_get("config")?,
+    })
+}
