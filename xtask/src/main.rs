@@ -9,20 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace root")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace root").to_path_buf()
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["codegen"] => match codegen::write(&root()) {
             Ok(written) => {
                 for path in written {
@@ -61,9 +53,6 @@ mod tests {
     #[test]
     fn generated_code_is_fresh() {
         let stale = super::codegen::stale(&super::root()).expect("codegen runs");
-        assert!(
-            stale.is_empty(),
-            "run `cargo xtask codegen`; stale files: {stale:?}"
-        );
+        assert!(stale.is_empty(), "run `cargo xtask codegen`; stale files: {stale:?}");
     }
 }

@@ -28,8 +28,7 @@ static COMPILED: [OnceLock<Regex>; PATTERNS.len()] = [const { OnceLock::new() };
 fn pattern_matches(index: usize, value: &str) -> bool {
     COMPILED[index]
         .get_or_init(|| {
-            Regex::new(PATTERNS[index].regex)
-                .expect("every model pattern compiles; the xtask test checks it")
+            Regex::new(PATTERNS[index].regex).expect("every model pattern compiles; the xtask test checks it")
         })
         .is_match(value)
 }
@@ -41,20 +40,12 @@ pub fn validate(operation: Operation, input: &Value) -> Result<(), Invalid> {
 
 /// Validates a document against any shape of the model.
 pub fn validate_shape(id: ShapeId, input: &Value) -> Result<(), Invalid> {
-    let mut walker = Walker {
-        violations: Vec::new(),
-    };
+    let mut walker = Walker { violations: Vec::new() };
     walker.walk(id, input, "", false)?;
     match walker.violations.len() {
         0 => Ok(()),
-        1 => Err(Invalid::Constraints(format!(
-            "1 validation error detected: {}",
-            walker.violations[0]
-        ))),
-        n => Err(Invalid::Constraints(format!(
-            "{n} validation errors detected: {}",
-            walker.violations.join("; ")
-        ))),
+        1 => Err(Invalid::Constraints(format!("1 validation error detected: {}", walker.violations[0]))),
+        n => Err(Invalid::Constraints(format!("{n} validation errors detected: {}", walker.violations.join("; ")))),
     }
 }
 
@@ -65,35 +56,17 @@ struct Walker {
 /// Coral names a member by its name with the first letter lowered: `ClientId` → `clientId`.
 fn member_path(parent: &str, member: &str) -> String {
     let mut chars = member.chars();
-    let lowered: String = chars
-        .next()
-        .map(|c| c.to_ascii_lowercase())
-        .into_iter()
-        .chain(chars)
-        .collect();
-    if parent.is_empty() {
-        lowered
-    } else {
-        format!("{parent}.{lowered}")
-    }
+    let lowered: String = chars.next().map(|c| c.to_ascii_lowercase()).into_iter().chain(chars).collect();
+    if parent.is_empty() { lowered } else { format!("{parent}.{lowered}") }
 }
 
 /// Java's `toString` of the value, as Coral quotes it.
 fn display(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(display).collect::<Vec<_>>().join(", ")
-        ),
+        Value::Array(items) => format!("[{}]", items.iter().map(display).collect::<Vec<_>>().join(", ")),
         Value::Object(map) => {
-            format!(
-                "{{{}}}",
-                map.iter()
-                    .map(|(k, v)| format!("{k}={}", display(v)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            format!("{{{}}}", map.iter().map(|(k, v)| format!("{k}={}", display(v))).collect::<Vec<_>>().join(", "))
         }
         other => other.to_string(),
     }
@@ -129,58 +102,28 @@ impl Walker {
             Some(_) if hidden => "Value".to_string(),
             Some(v) => format!("Value '{}'", display(v)),
         };
-        self.violations.push(format!(
-            "{subject} at '{path}' failed to satisfy constraint: {constraint}"
-        ));
+        self.violations.push(format!("{subject} at '{path}' failed to satisfy constraint: {constraint}"));
     }
 
     fn type_error(shape_name: &str, path: &str, expected: &str, value: &Value) -> Invalid {
-        let at = if path.is_empty() {
-            String::from("the request body")
-        } else {
-            format!("'{path}'")
-        };
+        let at = if path.is_empty() { String::from("the request body") } else { format!("'{path}'") };
         Invalid::Serialization(format!(
             "Expected {expected} for {at} ({shape_name}) but found a JSON {}",
             json_type(value)
         ))
     }
 
-    fn length(
-        &mut self,
-        value: &Value,
-        hidden: bool,
-        path: &str,
-        len: usize,
-        min: Option<i64>,
-        max: Option<i64>,
-    ) {
+    fn length(&mut self, value: &Value, hidden: bool, path: &str, len: usize, min: Option<i64>, max: Option<i64>) {
         let len = i64::try_from(len).unwrap_or(i64::MAX);
         if let Some(min) = min.filter(|m| len < *m) {
-            self.violate(
-                Some(value),
-                hidden,
-                path,
-                &format!("Member must have length greater than or equal to {min}"),
-            );
+            self.violate(Some(value), hidden, path, &format!("Member must have length greater than or equal to {min}"));
         }
         if let Some(max) = max.filter(|m| len > *m) {
-            self.violate(
-                Some(value),
-                hidden,
-                path,
-                &format!("Member must have length less than or equal to {max}"),
-            );
+            self.violate(Some(value), hidden, path, &format!("Member must have length less than or equal to {max}"));
         }
     }
 
-    fn walk(
-        &mut self,
-        id: ShapeId,
-        value: &Value,
-        path: &str,
-        hidden: bool,
-    ) -> Result<(), Invalid> {
+    fn walk(&mut self, id: ShapeId, value: &Value, path: &str, hidden: bool) -> Result<(), Invalid> {
         let s = shape(id);
         let hidden = hidden || s.sensitive;
         match &s.kind {
@@ -212,20 +155,13 @@ impl Walker {
                     self.walk(*member, item, &format!("{path}.{}.member", i + 1), hidden)?;
                 }
             }
-            Kind::Map {
-                key,
-                value: value_shape,
-                min,
-                max,
-            } => {
+            Kind::Map { key, value: value_shape, min, max } => {
                 let Value::Object(map) = value else {
                     return Err(Self::type_error(s.name, path, "an object", value));
                 };
                 self.length(value, hidden, path, map.len(), *min, *max);
                 // Coral folds violations inside a map into one message about the map.
-                let mut inner = Walker {
-                    violations: Vec::new(),
-                };
+                let mut inner = Walker { violations: Vec::new() };
                 for (k, v) in map {
                     inner.walk(*key, &Value::String(k.clone()), "", hidden)?;
                     if !v.is_null() {
@@ -242,31 +178,18 @@ impl Walker {
                         Some(value),
                         hidden,
                         path,
-                        &format!(
-                            "Map value must satisfy constraint: [{}]",
-                            constraints.join(", ")
-                        ),
+                        &format!("Map value must satisfy constraint: [{}]", constraints.join(", ")),
                     );
                 }
             }
-            Kind::String {
-                min,
-                max,
-                pattern,
-                values,
-            } => {
+            Kind::String { min, max, pattern, values } => {
                 let Value::String(text) = value else {
                     return Err(Self::type_error(s.name, path, "a string", value));
                 };
                 if s.name == "PasswordType" {
                     let (too_short, bad_edges) = password_violations(text);
                     if too_short {
-                        self.violate(
-                            Some(value),
-                            hidden,
-                            path,
-                            "Member must have length greater than or equal to 6",
-                        );
+                        self.violate(Some(value), hidden, path, "Member must have length greater than or equal to 6");
                     }
                     self.length(value, hidden, path, text.chars().count(), None, *max);
                     if bad_edges {
@@ -285,10 +208,7 @@ impl Walker {
                         Some(value),
                         hidden,
                         path,
-                        &format!(
-                            "Member must satisfy enum value set: [{}]",
-                            values.join(", ")
-                        ),
+                        &format!("Member must satisfy enum value set: [{}]", values.join(", ")),
                     );
                 }
             }
@@ -320,12 +240,7 @@ impl Walker {
             }
             Kind::Timestamp => {
                 if !value.is_number() {
-                    return Err(Self::type_error(
-                        s.name,
-                        path,
-                        "a timestamp in epoch seconds",
-                        value,
-                    ));
+                    return Err(Self::type_error(s.name, path, "a timestamp in epoch seconds", value));
                 }
             }
             Kind::Blob { min, max } => {
@@ -339,18 +254,9 @@ impl Walker {
         Ok(())
     }
 
-    fn pattern_violation(
-        &mut self,
-        value: &Value,
-        hidden: bool,
-        path: &str,
-        pattern: Option<usize>,
-    ) {
+    fn pattern_violation(&mut self, value: &Value, hidden: bool, path: &str, pattern: Option<usize>) {
         if let Some(index) = pattern {
-            let constraint = format!(
-                "Member must satisfy regular expression pattern: {}",
-                PATTERNS[index].model
-            );
+            let constraint = format!("Member must satisfy regular expression pattern: {}", PATTERNS[index].model);
             self.violate(Some(value), hidden, path, &constraint);
         }
     }
@@ -367,8 +273,7 @@ pub fn compile_all_patterns() -> Result<(), String> {
 /// Checks one string against the named shape's constraints, for values that reach the server
 /// outside a request body (for example the value of an attribute in a ListUsers filter).
 pub fn validate_string(shape_name: &str, value: &str) -> Result<(), Invalid> {
-    let id = shape_id(shape_name)
-        .ok_or_else(|| Invalid::Serialization(format!("no shape {shape_name}")))?;
+    let id = shape_id(shape_name).ok_or_else(|| Invalid::Serialization(format!("no shape {shape_name}")))?;
     validate_shape(id, &Value::String(value.to_string()))
 }
 
@@ -431,10 +336,7 @@ mod tests {
 
     #[test]
     fn patterns_are_full_matches_with_ascii_word_characters() {
-        let m = constraints(
-            Operation::DescribeUserPool,
-            json!({"UserPoolId": "us-east-1_abc déf"}),
-        );
+        let m = constraints(Operation::DescribeUserPool, json!({"UserPoolId": "us-east-1_abc déf"}));
         assert_eq!(
             m,
             "1 validation error detected: Value 'us-east-1_abc déf' at 'userPoolId' failed to satisfy constraint: \
@@ -442,13 +344,7 @@ mod tests {
         );
         let m = constraints(Operation::DescribeUserPool, json!({"UserPoolId": "é_abc"}));
         assert!(m.contains("regular expression pattern"), "{m}");
-        assert_eq!(
-            validate(
-                Operation::DescribeUserPool,
-                &json!({"UserPoolId": "us-east-1_AbC123"})
-            ),
-            Ok(())
-        );
+        assert_eq!(validate(Operation::DescribeUserPool, &json!({"UserPoolId": "us-east-1_AbC123"})), Ok(()));
     }
 
     #[test]

@@ -29,9 +29,7 @@ pub struct Ctx {
 
 impl Ctx {
     pub async fn new(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ctx, String> {
-        let store = Store::connect(&settings.database_url)
-            .await
-            .map_err(|e| format!("database: {e}"))?;
+        let store = Store::connect(&settings.database_url).await.map_err(|e| format!("database: {e}"))?;
         let hasher = PasswordHasher::new(settings.hashing, settings.hash_concurrency)?;
         let code_key = store
             .server_secret("code-hmac-key", || hex::encode(rand::random::<[u8; 32]>()))
@@ -39,21 +37,12 @@ impl Ctx {
             .map_err(|e| format!("database: {e}"))?;
         let code_key = hex::decode(code_key).map_err(|e| format!("stored code key: {e}"))?;
         let delivery = Delivery::new(store.clone(), Arc::clone(&clock));
-        Ok(Ctx {
-            settings,
-            store,
-            hasher,
-            clock,
-            delivery,
-            code_key,
-        })
+        Ok(Ctx { settings, store, hasher, clock, delivery, code_key })
     }
 }
 
 pub fn router(ctx: Arc<Ctx>) -> Router {
-    let mut router = Router::new()
-        .route("/", post(protocol::handle))
-        .route("/health", get(health));
+    let mut router = Router::new().route("/", post(protocol::handle)).route("/health", get(health));
     if ctx.settings.test_endpoints {
         router = router
             .route("/_userpool/messages", get(messages))
@@ -79,10 +68,7 @@ async fn health() -> Response {
 }
 
 async fn not_found() -> Response {
-    let e = crate::api_error!(
-        UnknownOperationException,
-        "No such endpoint: the API is POST / with X-Amz-Target"
-    );
+    let e = crate::api_error!(UnknownOperationException, "No such endpoint: the API is POST / with X-Amz-Target");
     let mut r = protocol::error_response(&uuid::Uuid::new_v4().to_string(), &e);
     *r.status_mut() = StatusCode::NOT_FOUND;
     r
@@ -104,11 +90,7 @@ async fn messages(State(ctx): State<Arc<Ctx>>, Query(q): Query<MessagesQuery>) -
         },
         None => None,
     };
-    match ctx
-        .store
-        .list_messages(&q.user_pool_id, username.as_deref())
-        .await
-    {
+    match ctx.store.list_messages(&q.user_pool_id, username.as_deref()).await {
         Ok(rows) => {
             let messages: Vec<_> = rows
                 .into_iter()
@@ -124,10 +106,7 @@ async fn messages(State(ctx): State<Arc<Ctx>>, Query(q): Query<MessagesQuery>) -
         }
         Err(e) => {
             tracing::error!(cause = %e, "listing messages failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                axum::Json(json!({"message": "Internal server error."})),
-            )
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"message": "Internal server error."})))
                 .into_response()
         }
     }
@@ -139,10 +118,7 @@ async fn moto_reset(State(ctx): State<Arc<Ctx>>) -> Response {
         Ok(()) => axum::Json(json!({"status": "ok"})).into_response(),
         Err(e) => {
             tracing::error!(cause = %e, "reset failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                axum::Json(json!({"message": "Internal server error."})),
-            )
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"message": "Internal server error."})))
                 .into_response()
         }
     }
@@ -158,7 +134,5 @@ pub async fn serve(
     ctx: Arc<Ctx>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(ctx))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, router(ctx)).with_graceful_shutdown(shutdown).await
 }

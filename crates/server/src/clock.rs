@@ -12,9 +12,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     }
 }
 
@@ -38,10 +36,7 @@ impl Clock for ManualClock {
 }
 
 /// Epoch milliseconds as the epoch seconds AWS JSON dates are.
-#[allow(
-    clippy::cast_precision_loss,
-    reason = "epoch milliseconds fit an f64 exactly until the year 287396"
-)]
+#[allow(clippy::cast_precision_loss, reason = "epoch milliseconds fit an f64 exactly until the year 287396")]
 pub fn epoch_seconds(ms: i64) -> f64 {
     ms as f64 / 1000.0
 }

@@ -77,11 +77,7 @@ pub struct Credentials {
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Credentials {{ access_key_id: {:?}, secret_access_key: \"***\" }}",
-            self.access_key_id
-        )
+        write!(f, "Credentials {{ access_key_id: {:?}, secret_access_key: \"***\" }}", self.access_key_id)
     }
 }
 
@@ -104,24 +100,16 @@ impl Settings {
     pub fn resolve(args: ServeArgs) -> Result<Settings, String> {
         let file = match &args.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                toml::from_str::<FileConfig>(&text)
-                    .map_err(|e| format!("{}: {e}", path.display()))?
+                let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| format!("{}: {e}", path.display()))?
             }
             None => FileConfig::default(),
         };
-        let bind = args
-            .bind
-            .or(file.bind)
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9229)));
+        let bind = args.bind.or(file.bind).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9229)));
         let database_url = match args.database_url.or(file.database_url) {
             Some(url) => url,
             None => {
-                let dir = args
-                    .data_dir
-                    .or(file.data_dir)
-                    .unwrap_or_else(|| PathBuf::from("userpool-data"));
+                let dir = args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("userpool-data"));
                 std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
                 format!("sqlite://{}?mode=rwc", dir.join("userpool.db").display())
             }
@@ -130,20 +118,14 @@ impl Settings {
             || database_url.starts_with("postgres:")
             || database_url.starts_with("postgresql:"))
         {
-            return Err(format!(
-                "unsupported database URL scheme in {database_url:?}: use sqlite:// or postgres://"
-            ));
+            return Err(format!("unsupported database URL scheme in {database_url:?}: use sqlite:// or postgres://"));
         }
         let credentials = match (args.access_key_id, args.secret_access_key) {
-            (Some(access_key_id), Some(secret_access_key)) => Some(Credentials {
-                access_key_id,
-                secret_access_key,
-            }),
+            (Some(access_key_id), Some(secret_access_key)) => Some(Credentials { access_key_id, secret_access_key }),
             (None, None) => file.credentials,
             _ => return Err("--access-key-id and --secret-access-key go together".into()),
         };
-        let insecure =
-            args.insecure_no_credentials || file.insecure_no_credentials.unwrap_or(false);
+        let insecure = args.insecure_no_credentials || file.insecure_no_credentials.unwrap_or(false);
         if credentials.is_none() && !bind.ip().is_loopback() && !insecure {
             return Err(format!(
                 "refusing to listen on {bind} without credentials: admin operations would be open to anyone who reaches \
@@ -155,15 +137,8 @@ impl Settings {
             (None, Some(HashProfile::Test)) => HashParams::TEST,
             (None, Some(HashProfile::Owasp) | None) => HashParams::OWASP,
         };
-        let region = args
-            .region
-            .or(file.region)
-            .unwrap_or_else(|| "us-east-1".into());
-        if region.is_empty()
-            || !region
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
+        let region = args.region.or(file.region).unwrap_or_else(|| "us-east-1".into());
+        if region.is_empty() || !region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(format!("invalid region {region:?}"));
         }
         let account_id = file.account_id.unwrap_or_else(|| "000000000000".into());
@@ -177,9 +152,9 @@ impl Settings {
             region,
             account_id,
             hashing,
-            hash_concurrency: file.hash_concurrency.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
-            }),
+            hash_concurrency: file
+                .hash_concurrency
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get)),
             credentials,
             test_endpoints: local || file.enable_test_endpoints.unwrap_or(false),
         })
@@ -204,44 +179,23 @@ mod tests {
             data_dir: Some(dir.path().into()),
             ..ServeArgs::default()
         };
-        assert!(
-            Settings::resolve(args.clone())
-                .unwrap_err()
-                .contains("refusing")
-        );
-        let insecure = ServeArgs {
-            insecure_no_credentials: true,
-            ..args.clone()
-        };
+        assert!(Settings::resolve(args.clone()).unwrap_err().contains("refusing"));
+        let insecure = ServeArgs { insecure_no_credentials: true, ..args.clone() };
         assert!(Settings::resolve(insecure).unwrap().test_endpoints);
-        let with_keys = ServeArgs {
-            access_key_id: Some("AKID".into()),
-            secret_access_key: Some("s".into()),
-            ..args
-        };
+        let with_keys = ServeArgs { access_key_id: Some("AKID".into()), secret_access_key: Some("s".into()), ..args };
         let s = Settings::resolve(with_keys).unwrap();
         assert!(!s.test_endpoints);
-        assert!(
-            !format!("{s:?}").contains("\"s\""),
-            "the secret is not in Debug output"
-        );
+        assert!(!format!("{s:?}").contains("\"s\""), "the secret is not in Debug output");
     }
 
     #[test]
     fn defaults() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Settings::resolve(ServeArgs {
-            data_dir: Some(dir.path().into()),
-            ..ServeArgs::default()
-        })
-        .unwrap();
+        let s = Settings::resolve(ServeArgs { data_dir: Some(dir.path().into()), ..ServeArgs::default() }).unwrap();
         assert_eq!(s.bind.to_string(), "127.0.0.1:9229");
         assert_eq!(s.region, "us-east-1");
         assert_eq!(s.hashing, HashParams::OWASP);
-        assert!(
-            s.database_url.starts_with("sqlite://")
-                && s.database_url.ends_with("userpool.db?mode=rwc")
-        );
+        assert!(s.database_url.starts_with("sqlite://") && s.database_url.ends_with("userpool.db?mode=rwc"));
         assert!(s.test_endpoints);
     }
 }

@@ -51,12 +51,7 @@ impl Delivery {
             })
             .await?;
         // The destination and the code stay out of the log.
-        tracing::info!(
-            message_id = id,
-            purpose = m.purpose,
-            medium = m.medium.as_str(),
-            "message recorded"
-        );
+        tracing::info!(message_id = id, purpose = m.purpose, medium = m.medium.as_str(), "message recorded");
         Ok(())
     }
 }

@@ -16,11 +16,7 @@ struct Inner {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> ApiError {
-        ApiError(Box::new(Inner {
-            code,
-            message: message.into(),
-            source: None,
-        }))
+        ApiError(Box::new(Inner { code, message: message.into(), source: None }))
     }
 
     /// An `InternalErrorException` whose cause is logged, not sent.

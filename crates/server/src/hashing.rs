@@ -22,17 +22,9 @@ pub struct HashParams {
 
 impl HashParams {
     /// OWASP's minimum for argon2id (m=19 MiB, t=2, p=1): the production default.
-    pub const OWASP: HashParams = HashParams {
-        memory_kib: 19_456,
-        iterations: 2,
-        parallelism: 1,
-    };
+    pub const OWASP: HashParams = HashParams { memory_kib: 19_456, iterations: 2, parallelism: 1 };
     /// For test suites only: cheap enough that thousands of users sign up in seconds.
-    pub const TEST: HashParams = HashParams {
-        memory_kib: 256,
-        iterations: 1,
-        parallelism: 1,
-    };
+    pub const TEST: HashParams = HashParams { memory_kib: 256, iterations: 1, parallelism: 1 };
 
     fn argon2(self) -> Result<Argon2<'static>, argon2::Error> {
         let params = Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))?;
@@ -64,11 +56,7 @@ fn phc(params: HashParams, salt: &[u8], hash: &[u8]) -> String {
 fn parse_phc(s: &str) -> Option<(HashParams, Vec<u8>, Vec<u8>)> {
     let mut parts = s.strip_prefix("$argon2id$v=19$")?.split('$');
     let (params, salt, hash) = (parts.next()?, parts.next()?, parts.next()?);
-    let mut p = HashParams {
-        memory_kib: 0,
-        iterations: 0,
-        parallelism: 0,
-    };
+    let mut p = HashParams { memory_kib: 0, iterations: 0, parallelism: 0 };
     for kv in params.split(',') {
         let (k, v) = kv.split_once('=')?;
         let v: u32 = v.parse().ok()?;
@@ -79,22 +67,13 @@ fn parse_phc(s: &str) -> Option<(HashParams, Vec<u8>, Vec<u8>)> {
             _ => return None,
         }
     }
-    Some((
-        p,
-        STANDARD_NO_PAD.decode(salt).ok()?,
-        STANDARD_NO_PAD.decode(hash).ok()?,
-    ))
+    Some((p, STANDARD_NO_PAD.decode(salt).ok()?, STANDARD_NO_PAD.decode(hash).ok()?))
 }
 
 impl PasswordHasher {
     pub fn new(params: HashParams, concurrency: usize) -> Result<PasswordHasher, String> {
-        params
-            .argon2()
-            .map_err(|e| format!("invalid argon2 parameters {params:?}: {e}"))?;
-        Ok(PasswordHasher {
-            params,
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-        })
+        params.argon2().map_err(|e| format!("invalid argon2 parameters {params:?}: {e}"))?;
+        Ok(PasswordHasher { params, permits: Arc::new(Semaphore::new(concurrency.max(1))) })
     }
 
     pub fn params(&self) -> HashParams {
@@ -102,14 +81,9 @@ impl PasswordHasher {
     }
 
     /// Runs CPU-heavy work on the blocking pool within the hashing concurrency bound.
-    pub async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
+    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
         let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(ApiError::internal)
+        tokio::task::spawn_blocking(work).await.map_err(ApiError::internal)
     }
 
     /// Hashes a password with a fresh salt (call from blocking code, e.g. inside `run`).
@@ -133,15 +107,12 @@ impl PasswordHasher {
         let Ok(a) = params.argon2() else {
             return false;
         };
-        a.hash_password_into(password.as_bytes(), &salt, &mut out)
-            .is_ok()
-            && bool::from(out.ct_eq(&expected))
+        a.hash_password_into(password.as_bytes(), &salt, &mut out).is_ok() && bool::from(out.ct_eq(&expected))
     }
 
     pub async fn verify(&self, password: &str, stored: &str) -> Result<bool, ApiError> {
         let (password, stored) = (password.to_string(), stored.to_string());
-        self.run(move || Self::verify_blocking(&password, &stored))
-            .await
+        self.run(move || Self::verify_blocking(&password, &stored)).await
     }
 }
 
@@ -163,16 +134,6 @@ mod tests {
     #[test]
     fn owasp_parameters_are_accepted() {
         assert!(PasswordHasher::new(HashParams::OWASP, 2).is_ok());
-        assert!(
-            PasswordHasher::new(
-                HashParams {
-                    memory_kib: 1,
-                    iterations: 0,
-                    parallelism: 0
-                },
-                2
-            )
-            .is_err()
-        );
+        assert!(PasswordHasher::new(HashParams { memory_kib: 1, iterations: 0, parallelism: 0 }, 2).is_err());
     }
 }

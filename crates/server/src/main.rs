@@ -26,8 +26,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };
@@ -40,38 +39,21 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     let settings = Settings::resolve(args)?;
     let bind = settings.bind;
     let ctx = Arc::new(Ctx::new(settings, Arc::new(SystemClock)).await?);
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     // The first line of stdout: scripts and tests read the real port from it.
     println!("userpool listening on http://{addr}");
-    tracing::info!(
-        mode = if ctx.settings.credentials.is_some() {
-            "verify-signatures"
-        } else {
-            "local"
-        },
-        "started"
-    );
-    serve(listener, ctx, shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    tracing::info!(mode = if ctx.settings.credentials.is_some() { "verify-signatures" } else { "local" }, "started");
+    serve(listener, ctx, shutdown_signal()).await.map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("USERPOOL_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("USERPOOL_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("userpool: {e}");

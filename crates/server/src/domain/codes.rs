@@ -22,10 +22,7 @@ pub fn digest(key: &[u8], pool_id: &str, sub: &str, code: &str) -> String {
 }
 
 pub fn matches(key: &[u8], pool_id: &str, sub: &str, code: &str, stored: &str) -> bool {
-    digest(key, pool_id, sub, code)
-        .as_bytes()
-        .ct_eq(stored.as_bytes())
-        .into()
+    digest(key, pool_id, sub, code).as_bytes().ct_eq(stored.as_bytes()).into()
 }
 
 /// `alice@example.com` → `a***@e***`; `+15555551234` → `+*******1234` (spec §4.3).
@@ -62,9 +59,6 @@ mod tests {
     #[test]
     fn masks() {
         assert_eq!(mask_destination("email", "alice@example.com"), "a***@e***");
-        assert_eq!(
-            mask_destination("phone_number", "+15555551234"),
-            "+*******1234"
-        );
+        assert_eq!(mask_destination("phone_number", "+15555551234"), "+*******1234");
     }
 }

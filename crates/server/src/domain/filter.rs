@@ -31,9 +31,7 @@ pub fn parse(filter: &str) -> Result<Option<UserFilter>, FilterError> {
     if filter.is_empty() {
         return Ok(None);
     }
-    let name_end = filter
-        .find(|c: char| c.is_whitespace() || c == '=' || c == '^')
-        .ok_or(FilterError::Syntax)?;
+    let name_end = filter.find(|c: char| c.is_whitespace() || c == '=' || c == '^').ok_or(FilterError::Syntax)?;
     let (name, rest) = filter.split_at(name_end);
     let rest = rest.trim_start();
     let (prefix, rest) = if let Some(r) = rest.strip_prefix("^=") {
@@ -44,10 +42,7 @@ pub fn parse(filter: &str) -> Result<Option<UserFilter>, FilterError> {
         return Err(FilterError::Syntax);
     };
     let quoted = rest.trim();
-    let inner = quoted
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .ok_or(FilterError::Syntax)?;
+    let inner = quoted.strip_prefix('"').and_then(|s| s.strip_suffix('"')).ok_or(FilterError::Syntax)?;
     let mut value = String::new();
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
@@ -67,11 +62,7 @@ pub fn parse(filter: &str) -> Result<Option<UserFilter>, FilterError> {
         "status" => FilterTarget::Enabled,
         other => FilterTarget::Attribute(other.to_string()),
     };
-    Ok(Some(UserFilter {
-        target,
-        value,
-        prefix,
-    }))
+    Ok(Some(UserFilter { target, value, prefix }))
 }
 
 #[cfg(test)]
@@ -81,15 +72,10 @@ mod tests {
     #[test]
     fn parses_equality_and_prefix() {
         let f = parse(r#"email = "a@b.c""#).unwrap().unwrap();
-        assert_eq!(
-            (f.target, f.value.as_str(), f.prefix),
-            (FilterTarget::Attribute("email".into()), "a@b.c", false)
-        );
+        assert_eq!((f.target, f.value.as_str(), f.prefix), (FilterTarget::Attribute("email".into()), "a@b.c", false));
         let f = parse(r#"username ^= "al""#).unwrap().unwrap();
         assert_eq!((f.target, f.prefix), (FilterTarget::Username, true));
-        let f = parse(r#"cognito:user_status="CONFIRMED""#)
-            .unwrap()
-            .unwrap();
+        let f = parse(r#"cognito:user_status="CONFIRMED""#).unwrap().unwrap();
         assert_eq!(f.target, FilterTarget::Status);
         let f = parse(r#"name = "say \"hi\"""#).unwrap().unwrap();
         assert_eq!(f.value, "say \"hi\"");
@@ -101,9 +87,6 @@ mod tests {
         assert_eq!(parse("email").unwrap_err(), FilterError::Syntax);
         assert_eq!(parse("email = a@b.c").unwrap_err(), FilterError::Syntax);
         assert_eq!(parse(r#"email != "x""#).unwrap_err(), FilterError::Syntax);
-        assert_eq!(
-            parse(r#"custom:team = "x""#).unwrap_err(),
-            FilterError::NotFilterable("custom:team".into())
-        );
+        assert_eq!(parse(r#"custom:team = "x""#).unwrap_err(), FilterError::NotFilterable("custom:team".into()));
     }
 }

@@ -39,26 +39,10 @@ pub fn first_violation(policy: &PasswordPolicyType, password: &str) -> Option<&'
         return Some("Password not long enough");
     }
     let rules: [(Option<bool>, fn(char) -> bool, &'static str); 4] = [
-        (
-            policy.require_lowercase,
-            |c| c.is_ascii_lowercase(),
-            "Password must have lowercase characters",
-        ),
-        (
-            policy.require_uppercase,
-            |c| c.is_ascii_uppercase(),
-            "Password must have uppercase characters",
-        ),
-        (
-            policy.require_numbers,
-            |c| c.is_ascii_digit(),
-            "Password must have numeric characters",
-        ),
-        (
-            policy.require_symbols,
-            |c| SYMBOLS.contains(c),
-            "Password must have symbol characters",
-        ),
+        (policy.require_lowercase, |c| c.is_ascii_lowercase(), "Password must have lowercase characters"),
+        (policy.require_uppercase, |c| c.is_ascii_uppercase(), "Password must have uppercase characters"),
+        (policy.require_numbers, |c| c.is_ascii_digit(), "Password must have numeric characters"),
+        (policy.require_symbols, |c| SYMBOLS.contains(c), "Password must have symbol characters"),
     ];
     rules
         .into_iter()
@@ -66,11 +50,7 @@ pub fn first_violation(policy: &PasswordPolicyType, password: &str) -> Option<&'
         .map(|(_, _, m)| m)
 }
 
-pub fn check(
-    policy: &PasswordPolicyType,
-    password: &str,
-    wording: Wording,
-) -> Result<(), ApiError> {
+pub fn check(policy: &PasswordPolicyType, password: &str, wording: Wording) -> Result<(), ApiError> {
     match first_violation(policy, password) {
         None => Ok(()),
         Some(rule) => {
@@ -78,10 +58,7 @@ pub fn check(
                 Wording::DidNotConform => "Password did not conform with policy",
                 Wording::DoesNotConform => "Password does not conform to policy",
             };
-            Err(ApiError::new(
-                ErrorCode::InvalidPasswordException,
-                format!("{prefix}: {rule}"),
-            ))
+            Err(ApiError::new(ErrorCode::InvalidPasswordException, format!("{prefix}: {rule}")))
         }
     }
 }
@@ -93,50 +70,22 @@ mod tests {
     #[test]
     fn rules_in_cognitos_order() {
         let p = default_policy();
-        assert_eq!(
-            first_violation(&p, "Test!2"),
-            Some("Password not long enough")
-        );
-        assert_eq!(
-            first_violation(&p, "12341234"),
-            Some("Password must have lowercase characters")
-        );
-        assert_eq!(
-            first_violation(&p, "abcdefgh1!"),
-            Some("Password must have uppercase characters")
-        );
-        assert_eq!(
-            first_violation(&p, "TestTest"),
-            Some("Password must have numeric characters")
-        );
-        assert_eq!(
-            first_violation(&p, "TestTest1"),
-            Some("Password must have symbol characters")
-        );
-        assert_eq!(
-            first_violation(&p, "Test Test1"),
-            None,
-            "an inner space is a symbol"
-        );
+        assert_eq!(first_violation(&p, "Test!2"), Some("Password not long enough"));
+        assert_eq!(first_violation(&p, "12341234"), Some("Password must have lowercase characters"));
+        assert_eq!(first_violation(&p, "abcdefgh1!"), Some("Password must have uppercase characters"));
+        assert_eq!(first_violation(&p, "TestTest"), Some("Password must have numeric characters"));
+        assert_eq!(first_violation(&p, "TestTest1"), Some("Password must have symbol characters"));
+        assert_eq!(first_violation(&p, "Test Test1"), None, "an inner space is a symbol");
         assert_eq!(first_violation(&p, "Passw0rd!"), None);
-        let lax = PasswordPolicyType {
-            minimum_length: Some(6),
-            ..PasswordPolicyType::default()
-        };
+        let lax = PasswordPolicyType { minimum_length: Some(6), ..PasswordPolicyType::default() };
         assert_eq!(first_violation(&lax, "aaaaaa"), None);
     }
 
     #[test]
     fn wording() {
         let e = check(&default_policy(), "short", Wording::DidNotConform).unwrap_err();
-        assert_eq!(
-            e.message(),
-            "Password did not conform with policy: Password not long enough"
-        );
+        assert_eq!(e.message(), "Password did not conform with policy: Password not long enough");
         let e = check(&default_policy(), "short", Wording::DoesNotConform).unwrap_err();
-        assert_eq!(
-            e.message(),
-            "Password does not conform to policy: Password not long enough"
-        );
+        assert_eq!(e.message(), "Password does not conform to policy: Password not long enough");
     }
 }

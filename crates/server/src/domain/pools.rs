@@ -14,11 +14,12 @@ pub struct Pool {
 
 impl Pool {
     pub async fn load(ctx: &Ctx, id: &str) -> ApiResult<Pool> {
-        let row = ctx.store.find_pool(id).await?.ok_or_else(|| {
-            api_error!(ResourceNotFoundException, "User pool {id} does not exist.")
-        })?;
-        let mut config: UserPoolType =
-            serde_json::from_str(&row.config).map_err(crate::error::ApiError::internal)?;
+        let row = ctx
+            .store
+            .find_pool(id)
+            .await?
+            .ok_or_else(|| api_error!(ResourceNotFoundException, "User pool {id} does not exist."))?;
+        let mut config: UserPoolType = serde_json::from_str(&row.config).map_err(crate::error::ApiError::internal)?;
         config.creation_date = Some(epoch_seconds(row.created_at));
         config.last_modified_date = Some(epoch_seconds(row.updated_at));
         Ok(Pool { id: row.id, config })
@@ -26,19 +27,12 @@ impl Pool {
 
     /// `UsernameConfiguration.CaseSensitive`; pools created without it are case sensitive.
     pub fn is_case_sensitive(&self) -> bool {
-        self.config
-            .username_configuration
-            .as_ref()
-            .is_none_or(|c| c.case_sensitive)
+        self.config.username_configuration.as_ref().is_none_or(|c| c.case_sensitive)
     }
 
     /// The lookup form of a username or alias in this pool.
     pub fn key(&self, name: &str) -> String {
-        if self.is_case_sensitive() {
-            name.to_string()
-        } else {
-            name.to_lowercase()
-        }
+        if self.is_case_sensitive() { name.to_string() } else { name.to_lowercase() }
     }
 
     pub fn password_policy(&self) -> PasswordPolicyType {
@@ -50,26 +44,14 @@ impl Pool {
     }
 
     pub fn has_username_attribute(&self, attribute: &str) -> bool {
-        self.config
-            .username_attributes
-            .iter()
-            .flatten()
-            .any(|a| a.as_str() == attribute)
+        self.config.username_attributes.iter().flatten().any(|a| a.as_str() == attribute)
     }
 
     pub fn has_alias_attribute(&self, attribute: &str) -> bool {
-        self.config
-            .alias_attributes
-            .iter()
-            .flatten()
-            .any(|a| a.as_str() == attribute)
+        self.config.alias_attributes.iter().flatten().any(|a| a.as_str() == attribute)
     }
 
     pub fn auto_verifies(&self, attribute: &str) -> bool {
-        self.config
-            .auto_verified_attributes
-            .iter()
-            .flatten()
-            .any(|a| a.as_str() == attribute)
+        self.config.auto_verified_attributes.iter().flatten().any(|a| a.as_str() == attribute)
     }
 }

@@ -15,8 +15,7 @@ pub async fn find(ctx: &Ctx, pool: &Pool, name: &str) -> ApiResult<Option<UserRo
         return Ok(Some(u));
     }
     for kind in AliasKind::ALL {
-        let usable = pool.has_alias_attribute(kind.attribute())
-            || pool.has_username_attribute(kind.attribute());
+        let usable = pool.has_alias_attribute(kind.attribute()) || pool.has_username_attribute(kind.attribute());
         if usable && let Some(u) = ctx.store.find_user_by_alias(&pool.id, kind, &key).await? {
             return Ok(Some(u));
         }
@@ -36,17 +35,10 @@ pub async fn find_user(ctx: &Ctx, pool_id: &str, name: &str) -> ApiResult<Option
 /// The sign-in names a user's attributes give in this pool: an email or phone number used as
 /// the username (verified or not), and verified aliases (preferred_username needs no verification).
 pub fn aliases(pool: &Pool, attributes: &[(String, String)]) -> Vec<(AliasKind, Option<String>)> {
-    let get = |n: &str| {
-        attributes
-            .iter()
-            .find(|(k, _)| k == n)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |n: &str| attributes.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
     AliasKind::ALL
         .into_iter()
-        .filter(|k| {
-            pool.has_username_attribute(k.attribute()) || pool.has_alias_attribute(k.attribute())
-        })
+        .filter(|k| pool.has_username_attribute(k.attribute()) || pool.has_alias_attribute(k.attribute()))
         .map(|kind| {
             let attribute = kind.attribute();
             let verified = match kind {
@@ -68,10 +60,7 @@ pub fn attribute_types(user: &UserRow, only: Option<&[String]>) -> Vec<Attribute
     user.attributes
         .iter()
         .filter(|(n, _)| only.is_none_or(|names| names.iter().any(|x| x == n)))
-        .map(|(n, v)| AttributeType {
-            name: n.clone(),
-            value: Some(v.clone().into()),
-        })
+        .map(|(n, v)| AttributeType { name: n.clone(), value: Some(v.clone().into()) })
         .collect()
 }
 

@@ -14,18 +14,15 @@ use userpool_model::types::*;
 /// Cognito's defaults for what the request leaves out.
 fn fill_defaults(c: &mut UserPoolClientType) {
     c.refresh_token_validity.get_or_insert(30);
-    c.token_validity_units
-        .get_or_insert_with(|| TokenValidityUnitsType {
-            access_token: Some(TimeUnitsType::Hours),
-            id_token: Some(TimeUnitsType::Hours),
-            refresh_token: Some(TimeUnitsType::Days),
-        });
+    c.token_validity_units.get_or_insert_with(|| TokenValidityUnitsType {
+        access_token: Some(TimeUnitsType::Hours),
+        id_token: Some(TimeUnitsType::Hours),
+        refresh_token: Some(TimeUnitsType::Days),
+    });
     c.allowed_oauth_flows_user_pool_client.get_or_insert(false);
-    c.prevent_user_existence_errors
-        .get_or_insert(PreventUserExistenceErrorTypes::Legacy);
+    c.prevent_user_existence_errors.get_or_insert(PreventUserExistenceErrorTypes::Legacy);
     c.enable_token_revocation.get_or_insert(true);
-    c.enable_propagate_additional_user_context_data
-        .get_or_insert(false);
+    c.enable_propagate_additional_user_context_data.get_or_insert(false);
     c.auth_session_validity.get_or_insert(3);
 }
 
@@ -40,16 +37,8 @@ fn as_client_document(request: &impl serde::Serialize) -> ApiResult<UserPoolClie
 /// Checks that the attributes a client may read or write are in the pool's schema.
 fn check_attribute_lists(pool: &Pool, c: &UserPoolClientType) -> ApiResult<()> {
     let schema = pool.config.schema_attributes.as_deref().unwrap_or_default();
-    for name in c
-        .read_attributes
-        .iter()
-        .chain(c.write_attributes.iter())
-        .flatten()
-    {
-        if !schema
-            .iter()
-            .any(|s| s.name.as_deref() == Some(name.as_str()))
-        {
+    for name in c.read_attributes.iter().chain(c.write_attributes.iter()).flatten() {
+        if !schema.iter().any(|s| s.name.as_deref() == Some(name.as_str())) {
             return Err(api_error!(
                 InvalidParameterException,
                 "Invalid write attributes specified while creating a client"
@@ -59,23 +48,13 @@ fn check_attribute_lists(pool: &Pool, c: &UserPoolClientType) -> ApiResult<()> {
     Ok(())
 }
 
-async fn load(
-    ctx: &Ctx,
-    pool_id: &str,
-    client_id: &str,
-) -> ApiResult<(DocumentRow, UserPoolClientType)> {
+async fn load(ctx: &Ctx, pool_id: &str, client_id: &str) -> ApiResult<(DocumentRow, UserPoolClientType)> {
     let (_, row) = ctx
         .store
         .find_client(Some(pool_id), client_id)
         .await?
-        .ok_or_else(|| {
-            api_error!(
-                ResourceNotFoundException,
-                "User pool client {client_id} does not exist."
-            )
-        })?;
-    let mut client: UserPoolClientType =
-        serde_json::from_str(&row.config).map_err(ApiError::internal)?;
+        .ok_or_else(|| api_error!(ResourceNotFoundException, "User pool client {client_id} does not exist."))?;
+    let mut client: UserPoolClientType = serde_json::from_str(&row.config).map_err(ApiError::internal)?;
     client.creation_date = Some(epoch_seconds(row.created_at));
     Ok((row, client))
 }
@@ -99,21 +78,8 @@ pub(super) async fn create_user_pool_client(
     client.last_modified_date = Some(epoch_seconds(now));
     let config = serde_json::to_string(&client).map_err(ApiError::internal)?;
     let name = req.client_name.clone();
-    ctx.store
-        .create_client(
-            &pool.id,
-            &DocumentRow {
-                id,
-                name,
-                created_at: now,
-                updated_at: now,
-                config,
-            },
-        )
-        .await?;
-    Ok(CreateUserPoolClientResponse {
-        user_pool_client: Some(client),
-    })
+    ctx.store.create_client(&pool.id, &DocumentRow { id, name, created_at: now, updated_at: now, config }).await?;
+    Ok(CreateUserPoolClientResponse { user_pool_client: Some(client) })
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_DescribeUserPoolClient.html
@@ -123,9 +89,7 @@ pub(super) async fn describe_user_pool_client(
 ) -> ApiResult<DescribeUserPoolClientResponse> {
     Pool::load(ctx, &req.user_pool_id).await?;
     let (_, client) = load(ctx, &req.user_pool_id, &req.client_id).await?;
-    Ok(DescribeUserPoolClientResponse {
-        user_pool_client: Some(client),
-    })
+    Ok(DescribeUserPoolClientResponse { user_pool_client: Some(client) })
 }
 
 /// Omitted settings return to their defaults, as in Cognito; id, secret and creation date stay.
@@ -145,33 +109,16 @@ pub(super) async fn update_user_pool_client(
     fill_defaults(&mut client);
     let config = serde_json::to_string(&client).map_err(ApiError::internal)?;
     let name = client.client_name.clone().unwrap_or(row.name);
-    if !ctx
-        .store
-        .update_client(&pool.id, &row.id, &name, &config)
-        .await?
-    {
-        return Err(api_error!(
-            ResourceNotFoundException,
-            "User pool client {} does not exist.",
-            row.id
-        ));
+    if !ctx.store.update_client(&pool.id, &row.id, &name, &config).await? {
+        return Err(api_error!(ResourceNotFoundException, "User pool client {} does not exist.", row.id));
     }
-    Ok(UpdateUserPoolClientResponse {
-        user_pool_client: Some(client),
-    })
+    Ok(UpdateUserPoolClientResponse { user_pool_client: Some(client) })
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_DeleteUserPoolClient.html
-pub(super) async fn delete_user_pool_client(
-    ctx: &Ctx,
-    req: DeleteUserPoolClientRequest,
-) -> ApiResult<()> {
+pub(super) async fn delete_user_pool_client(ctx: &Ctx, req: DeleteUserPoolClientRequest) -> ApiResult<()> {
     Pool::load(ctx, &req.user_pool_id).await?;
-    if !ctx
-        .store
-        .delete_client(&req.user_pool_id, &req.client_id)
-        .await?
-    {
+    if !ctx.store.delete_client(&req.user_pool_id, &req.client_id).await? {
         return Err(api_error!(
             ResourceNotFoundException,
             "User pool client {} does not exist.",
@@ -189,14 +136,8 @@ pub(super) async fn list_user_pool_clients(
     Pool::load(ctx, &req.user_pool_id).await?;
     let after = decode_token(req.next_token.as_deref())?;
     let limit = usize::try_from(req.max_results.unwrap_or(60)).unwrap_or(60);
-    let mut rows = ctx
-        .store
-        .list_clients(
-            &req.user_pool_id,
-            after.as_deref(),
-            i64::try_from(limit).unwrap_or(60) + 1,
-        )
-        .await?;
+    let mut rows =
+        ctx.store.list_clients(&req.user_pool_id, after.as_deref(), i64::try_from(limit).unwrap_or(60) + 1).await?;
     let next_token = if rows.len() > limit {
         rows.truncate(limit);
         rows.last().map(|r| encode_token(&r.id))
@@ -211,8 +152,5 @@ pub(super) async fn list_user_pool_clients(
             client_name: Some(r.name),
         })
         .collect();
-    Ok(ListUserPoolClientsResponse {
-        user_pool_clients: Some(user_pool_clients),
-        next_token,
-    })
+    Ok(ListUserPoolClientsResponse { user_pool_clients: Some(user_pool_clients), next_token })
 }

@@ -42,12 +42,8 @@ pub async fn dispatch(ctx: &Ctx, operation: Operation, input: Value) -> ApiResul
         O::AdminCreateUser => run(ctx, input, users_admin::admin_create_user).await,
         O::AdminGetUser => run(ctx, input, users_admin::admin_get_user).await,
         O::AdminDeleteUser => run(ctx, input, users_admin::admin_delete_user).await,
-        O::AdminUpdateUserAttributes => {
-            run(ctx, input, users_admin::admin_update_user_attributes).await
-        }
-        O::AdminDeleteUserAttributes => {
-            run(ctx, input, users_admin::admin_delete_user_attributes).await
-        }
+        O::AdminUpdateUserAttributes => run(ctx, input, users_admin::admin_update_user_attributes).await,
+        O::AdminDeleteUserAttributes => run(ctx, input, users_admin::admin_delete_user_attributes).await,
         O::AdminSetUserPassword => run(ctx, input, users_admin::admin_set_user_password).await,
         O::AdminEnableUser => run(ctx, input, users_admin::admin_enable_user).await,
         O::AdminDisableUser => run(ctx, input, users_admin::admin_disable_user).await,
@@ -75,8 +71,8 @@ where
 {
     // The validator has checked types and required members, so this only fails on a gap
     // between the validator and the generated types: a SerializationException, not a crash.
-    let request: Req = serde_json::from_value(input)
-        .map_err(|e| api_error!(SerializationException, "Invalid request body: {e}"))?;
+    let request: Req =
+        serde_json::from_value(input).map_err(|e| api_error!(SerializationException, "Invalid request body: {e}"))?;
     let response = handler(ctx, request).await?;
     // Operations the model gives no output answer `{}` (handlers return `()`).
     match serde_json::to_value(response).map_err(ApiError::internal)? {
@@ -88,56 +84,32 @@ where
 // ---- helpers shared by several operations ----
 
 /// An app client of any pool, for the public operations that name only a client id.
-pub(crate) async fn load_client(
-    ctx: &Ctx,
-    client_id: &str,
-) -> ApiResult<(Pool, UserPoolClientType)> {
+pub(crate) async fn load_client(ctx: &Ctx, client_id: &str) -> ApiResult<(Pool, UserPoolClientType)> {
     let (pool_id, row) = ctx
         .store
         .find_client(None, client_id)
         .await?
-        .ok_or_else(|| {
-            api_error!(
-                ResourceNotFoundException,
-                "User pool client {client_id} does not exist."
-            )
-        })?;
+        .ok_or_else(|| api_error!(ResourceNotFoundException, "User pool client {client_id} does not exist."))?;
     let pool = Pool::load(ctx, &pool_id).await?;
-    let client: UserPoolClientType =
-        serde_json::from_str(&row.config).map_err(ApiError::internal)?;
+    let client: UserPoolClientType = serde_json::from_str(&row.config).map_err(ApiError::internal)?;
     Ok((pool, client))
 }
 
 /// `SecretHash = Base64(HMAC-SHA256(client secret, username + client id))`; required when the
 /// client has a secret, ignored otherwise (spec §5).
 /// https://docs.aws.amazon.com/cognito/latest/developerguide/signing-up-users-in-your-app.html#cognito-user-pools-computing-secret-hash
-pub(crate) fn check_secret_hash(
-    client: &UserPoolClientType,
-    usernames: &[&str],
-    given: Option<&str>,
-) -> ApiResult<()> {
+pub(crate) fn check_secret_hash(client: &UserPoolClientType, usernames: &[&str], given: Option<&str>) -> ApiResult<()> {
     let Some(secret) = client.client_secret.as_deref() else {
         return Ok(());
     };
     let client_id = client.client_id.as_deref().map_or("", String::as_str);
-    let fail = || {
-        api_error!(
-            NotAuthorizedException,
-            "Unable to verify secret hash for client {client_id}"
-        )
-    };
+    let fail = || api_error!(NotAuthorizedException, "Unable to verify secret hash for client {client_id}");
     let given = given.ok_or_else(fail)?;
     let ok = usernames.iter().any(|username| {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-            .expect("HMAC takes keys of any length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
         mac.update(username.as_bytes());
         mac.update(client_id.as_bytes());
-        bool::from(
-            STANDARD
-                .encode(mac.finalize().into_bytes())
-                .as_bytes()
-                .ct_eq(given.as_bytes()),
-        )
+        bool::from(STANDARD.encode(mac.finalize().into_bytes()).as_bytes().ct_eq(given.as_bytes()))
     });
     if ok { Ok(()) } else { Err(fail()) }
 }
@@ -151,21 +123,14 @@ pub(crate) async fn password_record(
     password: &str,
 ) -> ApiResult<PasswordRecord> {
     let params = ctx.hasher.params();
-    let (pool_name, user_id, password) = (
-        pool_name_of(&pool.id).to_string(),
-        user_id_for_srp.to_string(),
-        password.to_string(),
-    );
+    let (pool_name, user_id, password) =
+        (pool_name_of(&pool.id).to_string(), user_id_for_srp.to_string(), password.to_string());
     ctx.hasher
         .run(move || {
             let hash = PasswordHasher::hash_blocking(params, &password)?;
             let salt: [u8; 16] = rand::random();
             let verifier = srp::verifier(&pool_name, &user_id, &password, &salt);
-            Ok(PasswordRecord {
-                hash,
-                srp_salt: hex::encode(salt),
-                srp_verifier: hex::encode(verifier),
-            })
+            Ok(PasswordRecord { hash, srp_salt: hex::encode(salt), srp_verifier: hex::encode(verifier) })
         })
         .await?
 }
@@ -198,40 +163,17 @@ mod tests {
             client_secret: Some("secret123".to_string().into()),
             ..Default::default()
         };
-        assert!(
-            check_secret_hash(
-                &client,
-                &["alice"],
-                Some("ZPWNNR8hNprrYD0cVewTv1CNnDuK6KgdJLAXQCHwsMQ=")
-            )
-            .is_ok()
-        );
-        let e = check_secret_hash(
-            &client,
-            &["bob"],
-            Some("ZPWNNR8hNprrYD0cVewTv1CNnDuK6KgdJLAXQCHwsMQ="),
-        )
-        .unwrap_err();
-        assert_eq!(
-            e.message(),
-            "Unable to verify secret hash for client 1example23456789"
-        );
+        assert!(check_secret_hash(&client, &["alice"], Some("ZPWNNR8hNprrYD0cVewTv1CNnDuK6KgdJLAXQCHwsMQ=")).is_ok());
+        let e = check_secret_hash(&client, &["bob"], Some("ZPWNNR8hNprrYD0cVewTv1CNnDuK6KgdJLAXQCHwsMQ=")).unwrap_err();
+        assert_eq!(e.message(), "Unable to verify secret hash for client 1example23456789");
         assert!(check_secret_hash(&client, &["alice"], None).is_err());
-        let no_secret = UserPoolClientType {
-            client_secret: None,
-            ..client
-        };
+        let no_secret = UserPoolClientType { client_secret: None, ..client };
         assert!(check_secret_hash(&no_secret, &["alice"], None).is_ok());
     }
 
     #[test]
     fn tokens_round_trip() {
-        assert_eq!(
-            decode_token(Some(&encode_token("us-east-1_x")))
-                .unwrap()
-                .as_deref(),
-            Some("us-east-1_x")
-        );
+        assert_eq!(decode_token(Some(&encode_token("us-east-1_x"))).unwrap().as_deref(), Some("us-east-1_x"));
         assert!(decode_token(Some("!!")).is_err());
     }
 }

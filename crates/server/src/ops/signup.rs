@@ -19,21 +19,13 @@ const SIGN_UP_CODE_TTL_MS: i64 = 24 * 3600 * 1000;
 const CODE_PURPOSE: &str = "SignUp";
 
 /// Where a verification code goes: a phone number the pool auto-verifies, else an email.
-fn verification_channel(
-    pool: &Pool,
-    user: &UserRow,
-) -> Option<(&'static str, DeliveryMediumType, String)> {
-    [
-        ("phone_number", DeliveryMediumType::Sms),
-        ("email", DeliveryMediumType::Email),
-    ]
-    .into_iter()
-    .find_map(|(attribute, medium)| {
-        let value = user
-            .attribute(attribute)
-            .filter(|_| pool.auto_verifies(attribute))?;
-        Some((attribute, medium, value.to_string()))
-    })
+fn verification_channel(pool: &Pool, user: &UserRow) -> Option<(&'static str, DeliveryMediumType, String)> {
+    [("phone_number", DeliveryMediumType::Sms), ("email", DeliveryMediumType::Email)].into_iter().find_map(
+        |(attribute, medium)| {
+            let value = user.attribute(attribute).filter(|_| pool.auto_verifies(attribute))?;
+            Some((attribute, medium, value.to_string()))
+        },
+    )
 }
 
 /// Generates, stores and sends a confirmation code; returns what CodeDeliveryDetails shows.
@@ -58,28 +50,15 @@ async fn send_code(
             now + SIGN_UP_CODE_TTL_MS,
         )
         .await?;
-    let template = pool
-        .config
-        .verification_message_template
-        .clone()
-        .unwrap_or_default();
+    let template = pool.config.verification_message_template.clone().unwrap_or_default();
     let (subject, body) = match medium {
         DeliveryMediumType::Email => (
-            Some(
-                template
-                    .email_subject
-                    .unwrap_or_else(|| "Your verification code".into()),
-            ),
-            template
-                .email_message
-                .unwrap_or_else(|| "Your verification code is {####}. ".into()),
+            Some(template.email_subject.unwrap_or_else(|| "Your verification code".into())),
+            template.email_message.unwrap_or_else(|| "Your verification code is {####}. ".into()),
         ),
-        DeliveryMediumType::Sms => (
-            None,
-            template
-                .sms_message
-                .unwrap_or_else(|| "Your verification code is {####}. ".into()),
-        ),
+        DeliveryMediumType::Sms => {
+            (None, template.sms_message.unwrap_or_else(|| "Your verification code is {####}. ".into()))
+        }
     };
     let masked = mask_destination(attribute, &destination);
     ctx.delivery
@@ -103,46 +82,33 @@ async fn send_code(
 
 /// The user a public operation names, with the errors LEGACY clients see (spec §3).
 async fn public_user(ctx: &Ctx, pool: &Pool, username: &str) -> ApiResult<UserRow> {
-    users::find(ctx, pool, username).await?.ok_or_else(|| {
-        api_error!(
-            UserNotFoundException,
-            "Username/client id combination not found."
-        )
-    })
+    users::find(ctx, pool, username)
+        .await?
+        .ok_or_else(|| api_error!(UserNotFoundException, "Username/client id combination not found."))
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SignUp.html
 pub(super) async fn sign_up(ctx: &Ctx, req: SignUpRequest) -> ApiResult<SignUpResponse> {
     let (pool, client) = load_client(ctx, &req.client_id).await?;
-    check_secret_hash(
-        &client,
-        &[&req.username],
-        req.secret_hash.as_deref().map(String::as_str),
-    )?;
-    if pool
-        .config
-        .admin_create_user_config
-        .as_ref()
-        .and_then(|c| c.allow_admin_create_user_only)
-        == Some(true)
-    {
-        return Err(api_error!(
-            NotAuthorizedException,
-            "SignUp is not permitted for this user pool"
-        ));
+    check_secret_hash(&client, &[&req.username], req.secret_hash.as_deref().map(String::as_str))?;
+    if pool.config.admin_create_user_config.as_ref().and_then(|c| c.allow_admin_create_user_only) == Some(true) {
+        return Err(api_error!(NotAuthorizedException, "SignUp is not permitted for this user pool"));
     }
     let Some(password) = req.password.as_deref() else {
-        return Err(api_error!(
-            InvalidParameterException,
-            "Password is required for sign-up with this user pool."
-        ));
+        return Err(api_error!(InvalidParameterException, "Password is required for sign-up with this user pool."));
     };
     password_policy::check(&pool.password_policy(), password, Wording::DidNotConform)?;
     let given = req.user_attributes.clone().unwrap_or_default();
     let schema = pool.config.schema_attributes.clone().unwrap_or_default();
     check_writable(&schema, &given, true)?;
-    let (sub, internal, attributes) = new_identity(&pool, &req.username, &given)?;
+    let (sub, internal, mut attributes) = new_identity(&pool, &req.username, &given)?;
     check_required(&schema, &attributes)?;
+    // SignUp records an unverified email or phone number as such (AdminCreateUser does not).
+    for (attribute, flag) in [("email", "email_verified"), ("phone_number", "phone_number_verified")] {
+        if attributes.iter().any(|(n, _)| n == attribute) && !attributes.iter().any(|(n, _)| n == flag) {
+            attributes.push((flag.to_string(), "false".to_string()));
+        }
+    }
     let record = password_record(ctx, &pool, &internal, password).await?;
     let new = NewUser {
         pool_id: pool.id.clone(),
@@ -161,99 +127,37 @@ pub(super) async fn sign_up(ctx: &Ctx, req: SignUpRequest) -> ApiResult<SignUpRe
             .collect(),
         attributes,
     };
-    ctx.store
-        .create_user(&new)
-        .await
-        .map_err(|e| conflict(e, "User already exists"))?;
-    let user = ctx
-        .store
-        .find_user_by_sub(&pool.id, &sub)
-        .await?
-        .ok_or_else(|| ApiError::internal("created user vanished"))?;
+    ctx.store.create_user(&new).await.map_err(|e| conflict(e, "User already exists"))?;
+    let user =
+        ctx.store.find_user_by_sub(&pool.id, &sub).await?.ok_or_else(|| ApiError::internal("created user vanished"))?;
     let code_delivery_details = send_code(ctx, &pool, &user, "SignUp").await?;
-    Ok(SignUpResponse {
-        user_confirmed: false,
-        code_delivery_details,
-        user_sub: sub,
-        session: None,
-    })
+    Ok(SignUpResponse { user_confirmed: false, code_delivery_details, user_sub: sub, session: None })
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ConfirmSignUp.html
-pub(super) async fn confirm_sign_up(
-    ctx: &Ctx,
-    req: ConfirmSignUpRequest,
-) -> ApiResult<ConfirmSignUpResponse> {
+pub(super) async fn confirm_sign_up(ctx: &Ctx, req: ConfirmSignUpRequest) -> ApiResult<ConfirmSignUpResponse> {
     let (pool, client) = load_client(ctx, &req.client_id).await?;
-    check_secret_hash(
-        &client,
-        &[&req.username],
-        req.secret_hash.as_deref().map(String::as_str),
-    )?;
+    check_secret_hash(&client, &[&req.username], req.secret_hash.as_deref().map(String::as_str))?;
     let user = public_user(ctx, &pool, &req.username).await?;
     if user.status != UserStatusType::Unconfirmed.as_str() {
-        return Err(api_error!(
-            NotAuthorizedException,
-            "User cannot be confirmed. Current status is {}",
-            user.status
-        ));
+        return Err(api_error!(NotAuthorizedException, "User cannot be confirmed. Current status is {}", user.status));
     }
-    let expired = || {
-        api_error!(
-            ExpiredCodeException,
-            "Invalid code provided, please request a code again."
-        )
-    };
-    let (stored, expires_at) = ctx
-        .store
-        .find_code(&pool.id, &user.sub, CODE_PURPOSE)
-        .await?
-        .ok_or_else(expired)?;
+    let expired = || api_error!(ExpiredCodeException, "Invalid code provided, please request a code again.");
+    let (stored, expires_at) = ctx.store.find_code(&pool.id, &user.sub, CODE_PURPOSE).await?.ok_or_else(expired)?;
     if expires_at <= ctx.clock.now_ms() {
         return Err(expired());
     }
-    if !codes::matches(
-        &ctx.code_key,
-        &pool.id,
-        &user.sub,
-        &req.confirmation_code,
-        &stored,
-    ) {
-        return Err(api_error!(
-            CodeMismatchException,
-            "Invalid verification code provided, please try again."
-        ));
+    if !codes::matches(&ctx.code_key, &pool.id, &user.sub, &req.confirmation_code, &stored) {
+        return Err(api_error!(CodeMismatchException, "Invalid verification code provided, please try again."));
     }
-    if !ctx
-        .store
-        .consume_code(&pool.id, &user.sub, CODE_PURPOSE, &stored)
-        .await?
-    {
+    if !ctx.store.consume_code(&pool.id, &user.sub, CODE_PURPOSE, &stored).await? {
         return Err(expired());
     }
-    ctx.store
-        .set_user_status(
-            &pool.id,
-            &user.sub,
-            UserStatusType::Confirmed.as_str(),
-            ctx.clock.now_ms(),
-        )
-        .await?;
+    ctx.store.set_user_status(&pool.id, &user.sub, UserStatusType::Confirmed.as_str(), ctx.clock.now_ms()).await?;
     // The code went to the channel it verifies.
     if let Some((attribute, _, _)) = verification_channel(&pool, &user) {
-        let flag = if attribute == "email" {
-            "email_verified"
-        } else {
-            "phone_number_verified"
-        };
-        change_attributes(
-            ctx,
-            &pool,
-            &user,
-            vec![(flag.to_string(), "true".to_string())],
-            Vec::new(),
-        )
-        .await?;
+        let flag = if attribute == "email" { "email_verified" } else { "phone_number_verified" };
+        change_attributes(ctx, &pool, &user, vec![(flag.to_string(), "true".to_string())], Vec::new()).await?;
     }
     Ok(ConfirmSignUpResponse { session: None })
 }
@@ -264,26 +168,14 @@ pub(super) async fn resend_confirmation_code(
     req: ResendConfirmationCodeRequest,
 ) -> ApiResult<ResendConfirmationCodeResponse> {
     let (pool, client) = load_client(ctx, &req.client_id).await?;
-    check_secret_hash(
-        &client,
-        &[&req.username],
-        req.secret_hash.as_deref().map(String::as_str),
-    )?;
+    check_secret_hash(&client, &[&req.username], req.secret_hash.as_deref().map(String::as_str))?;
     let user = public_user(ctx, &pool, &req.username).await?;
     if user.status != UserStatusType::Unconfirmed.as_str() {
-        return Err(api_error!(
-            InvalidParameterException,
-            "User is already confirmed."
-        ));
+        return Err(api_error!(InvalidParameterException, "User is already confirmed."));
     }
     let details = send_code(ctx, &pool, &user, "ResendConfirmationCode").await?;
     if details.is_none() {
-        return Err(api_error!(
-            InvalidParameterException,
-            "Auto verification not turned on."
-        ));
+        return Err(api_error!(InvalidParameterException, "Auto verification not turned on."));
     }
-    Ok(ResendConfirmationCodeResponse {
-        code_delivery_details: details,
-    })
+    Ok(ResendConfirmationCodeResponse { code_delivery_details: details })
 }

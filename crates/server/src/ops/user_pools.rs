@@ -30,44 +30,38 @@ fn fill_defaults(c: &mut UserPoolType) {
     password.minimum_length.get_or_insert(8);
     policies
         .sign_in_policy
-        .get_or_insert_with(|| SignInPolicyType {
-            allowed_first_auth_factors: Some(vec![AuthFactorType::Password]),
-        });
-    c.deletion_protection
-        .get_or_insert(DeletionProtectionType::Inactive);
-    c.lambda_config
-        .get_or_insert_with(LambdaConfigType::default);
+        .get_or_insert_with(|| SignInPolicyType { allowed_first_auth_factors: Some(vec![AuthFactorType::Password]) });
+    c.deletion_protection.get_or_insert(DeletionProtectionType::Inactive);
+    c.lambda_config.get_or_insert_with(LambdaConfigType::default);
     c.mfa_configuration.get_or_insert(UserPoolMfaType::Off);
-    let template = c
-        .verification_message_template
-        .get_or_insert_with(VerificationMessageTemplateType::default);
-    template
-        .default_email_option
-        .get_or_insert(DefaultEmailOptionType::ConfirmWithCode);
+    let template = c.verification_message_template.get_or_insert_with(VerificationMessageTemplateType::default);
+    template.default_email_option.get_or_insert(DefaultEmailOptionType::ConfirmWithCode);
     if template.sms_message.is_none() {
         template.sms_message.clone_from(&c.sms_verification_message);
     }
     if template.email_message.is_none() {
-        template
-            .email_message
-            .clone_from(&c.email_verification_message);
+        template.email_message.clone_from(&c.email_verification_message);
     }
     if template.email_subject.is_none() {
-        template
-            .email_subject
-            .clone_from(&c.email_verification_subject);
+        template.email_subject.clone_from(&c.email_verification_subject);
     }
-    c.email_configuration
-        .get_or_insert_with(|| EmailConfigurationType {
-            email_sending_account: Some(EmailSendingAccountType::CognitoDefault),
-            ..Default::default()
-        });
-    let admin = c
-        .admin_create_user_config
-        .get_or_insert_with(AdminCreateUserConfigType::default);
+    c.email_configuration.get_or_insert_with(|| EmailConfigurationType {
+        email_sending_account: Some(EmailSendingAccountType::CognitoDefault),
+        ..Default::default()
+    });
+    let admin = c.admin_create_user_config.get_or_insert_with(AdminCreateUserConfigType::default);
     admin.allow_admin_create_user_only.get_or_insert(false);
     admin.unused_account_validity_days.get_or_insert(7);
     c.user_pool_tags.get_or_insert_with(Default::default);
+    c.user_attribute_update_settings.get_or_insert_with(|| UserAttributeUpdateSettingsType {
+        attributes_require_verification_before_update: Some(Vec::new()),
+    });
+    c.account_recovery_setting.get_or_insert_with(|| AccountRecoverySettingType {
+        recovery_mechanisms: Some(vec![
+            RecoveryOptionType { priority: 1, name: RecoveryOptionNameType::VerifiedEmail },
+            RecoveryOptionType { priority: 2, name: RecoveryOptionNameType::VerifiedPhoneNumber },
+        ]),
+    });
     c.user_pool_tier.get_or_insert(UserPoolTierType::Essentials);
 }
 
@@ -87,9 +81,7 @@ fn as_pool_document(request: Value) -> ApiResult<UserPoolType> {
 }
 
 fn check_username_settings(c: &UserPoolType) -> ApiResult<()> {
-    if c.username_attributes
-        .as_ref()
-        .is_some_and(|u| !u.is_empty())
+    if c.username_attributes.as_ref().is_some_and(|u| !u.is_empty())
         && c.alias_attributes.as_ref().is_some_and(|a| !a.is_empty())
     {
         return Err(api_error!(
@@ -107,22 +99,11 @@ async fn save(ctx: &Ctx, pool: &UserPoolType, created_at: Option<i64>) -> ApiRes
     let config = serde_json::to_string(pool).map_err(ApiError::internal)?;
     match created_at {
         Some(created_at) => {
-            ctx.store
-                .create_pool(&DocumentRow {
-                    id,
-                    name,
-                    created_at,
-                    updated_at: now,
-                    config,
-                })
-                .await?
+            ctx.store.create_pool(&DocumentRow { id, name, created_at, updated_at: now, config }).await?
         }
         None => {
             if !ctx.store.update_pool(&id, &name, now, &config).await? {
-                return Err(api_error!(
-                    ResourceNotFoundException,
-                    "User pool {id} does not exist."
-                ));
+                return Err(api_error!(ResourceNotFoundException, "User pool {id} does not exist."));
             }
         }
     }
@@ -131,49 +112,32 @@ async fn save(ctx: &Ctx, pool: &UserPoolType, created_at: Option<i64>) -> ApiRes
 
 async fn described(ctx: &Ctx, id: &str) -> ApiResult<UserPoolType> {
     let mut pool = Pool::load(ctx, id).await?.config;
-    pool.estimated_number_of_users =
-        Some(i32::try_from(ctx.store.count_users(id).await?).unwrap_or(i32::MAX));
+    pool.estimated_number_of_users = Some(i32::try_from(ctx.store.count_users(id).await?).unwrap_or(i32::MAX));
     Ok(pool)
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateUserPool.html
-pub(super) async fn create_user_pool(
-    ctx: &Ctx,
-    req: CreateUserPoolRequest,
-) -> ApiResult<CreateUserPoolResponse> {
+pub(super) async fn create_user_pool(ctx: &Ctx, req: CreateUserPoolRequest) -> ApiResult<CreateUserPoolResponse> {
     let schema = build_schema(req.schema.as_deref())?;
     let mut pool = as_pool_document(serde_json::to_value(&req).map_err(ApiError::internal)?)?;
     check_username_settings(&pool)?;
     let id = ids::user_pool_id(&ctx.settings.region);
-    pool.arn = Some(format!(
-        "arn:aws:cognito-idp:{}:{}:userpool/{id}",
-        ctx.settings.region, ctx.settings.account_id
-    ));
+    pool.arn = Some(format!("arn:aws:cognito-idp:{}:{}:userpool/{id}", ctx.settings.region, ctx.settings.account_id));
     pool.id = Some(id.clone());
     pool.schema_attributes = Some(schema);
     fill_defaults(&mut pool);
     save(ctx, &pool, Some(ctx.clock.now_ms())).await?;
-    Ok(CreateUserPoolResponse {
-        user_pool: Some(described(ctx, &id).await?),
-    })
+    Ok(CreateUserPoolResponse { user_pool: Some(described(ctx, &id).await?) })
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_DescribeUserPool.html
-pub(super) async fn describe_user_pool(
-    ctx: &Ctx,
-    req: DescribeUserPoolRequest,
-) -> ApiResult<DescribeUserPoolResponse> {
-    Ok(DescribeUserPoolResponse {
-        user_pool: Some(described(ctx, &req.user_pool_id).await?),
-    })
+pub(super) async fn describe_user_pool(ctx: &Ctx, req: DescribeUserPoolRequest) -> ApiResult<DescribeUserPoolResponse> {
+    Ok(DescribeUserPoolResponse { user_pool: Some(described(ctx, &req.user_pool_id).await?) })
 }
 
 /// Settings UpdateUserPool leaves alone: identity, sign-in names and schema are fixed at creation.
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UpdateUserPool.html
-pub(super) async fn update_user_pool(
-    ctx: &Ctx,
-    req: UpdateUserPoolRequest,
-) -> ApiResult<UpdateUserPoolResponse> {
+pub(super) async fn update_user_pool(ctx: &Ctx, req: UpdateUserPoolRequest) -> ApiResult<UpdateUserPoolResponse> {
     let old = Pool::load(ctx, &req.user_pool_id).await?.config;
     let mut pool = as_pool_document(serde_json::to_value(&req).map_err(ApiError::internal)?)?;
     pool.id = old.id;
@@ -200,20 +164,13 @@ pub(super) async fn delete_user_pool(ctx: &Ctx, req: DeleteUserPoolRequest) -> A
         ));
     }
     if !ctx.store.delete_pool(&pool.id).await? {
-        return Err(api_error!(
-            ResourceNotFoundException,
-            "User pool {} does not exist.",
-            pool.id
-        ));
+        return Err(api_error!(ResourceNotFoundException, "User pool {} does not exist.", pool.id));
     }
     Ok(())
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUserPools.html
-pub(super) async fn list_user_pools(
-    ctx: &Ctx,
-    req: ListUserPoolsRequest,
-) -> ApiResult<ListUserPoolsResponse> {
+pub(super) async fn list_user_pools(ctx: &Ctx, req: ListUserPoolsRequest) -> ApiResult<ListUserPoolsResponse> {
     let after = decode_token(req.next_token.as_deref())?;
     let limit = i64::from(req.max_results);
     let mut rows = ctx.store.list_pools(after.as_deref(), limit + 1).await?;
@@ -238,10 +195,7 @@ pub(super) async fn list_user_pools(
         })
         .collect::<Result<Vec<_>, serde_json::Error>>()
         .map_err(ApiError::internal)?;
-    Ok(ListUserPoolsResponse {
-        user_pools: Some(user_pools),
-        next_token,
-    })
+    Ok(ListUserPoolsResponse { user_pools: Some(user_pools), next_token })
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AddCustomAttributes.html
@@ -265,15 +219,11 @@ mod tests {
 
     #[test]
     fn requests_map_onto_the_pool_document() {
-        let pool = as_pool_document(
-            json!({"PoolName": "p", "Schema": [{"Name": "team"}], "MfaConfiguration": "OPTIONAL"}),
-        )
-        .unwrap();
+        let pool =
+            as_pool_document(json!({"PoolName": "p", "Schema": [{"Name": "team"}], "MfaConfiguration": "OPTIONAL"}))
+                .unwrap();
         assert_eq!(pool.name.as_deref(), Some("p"));
-        assert_eq!(
-            pool.schema_attributes.unwrap()[0].name.as_deref(),
-            Some("team")
-        );
+        assert_eq!(pool.schema_attributes.unwrap()[0].name.as_deref(), Some("team"));
         assert_eq!(pool.mfa_configuration, Some(UserPoolMfaType::Optional));
     }
 
@@ -283,23 +233,11 @@ mod tests {
         fill_defaults(&mut pool);
         let p = pool.policies.unwrap().password_policy.unwrap();
         assert_eq!(
-            (
-                p.minimum_length,
-                p.require_symbols,
-                p.temporary_password_validity_days
-            ),
+            (p.minimum_length, p.require_symbols, p.temporary_password_validity_days),
             (Some(8), Some(true), Some(7))
         );
-        assert_eq!(
-            pool.deletion_protection,
-            Some(DeletionProtectionType::Inactive)
-        );
+        assert_eq!(pool.deletion_protection, Some(DeletionProtectionType::Inactive));
         assert_eq!(pool.user_pool_tier, Some(UserPoolTierType::Essentials));
-        assert_eq!(
-            pool.admin_create_user_config
-                .unwrap()
-                .unused_account_validity_days,
-            Some(7)
-        );
+        assert_eq!(pool.admin_create_user_config.unwrap().unused_account_validity_days, Some(7));
     }
 }

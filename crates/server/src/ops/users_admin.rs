@@ -5,9 +5,7 @@ use crate::api_error;
 use crate::app::Ctx;
 use crate::clock::epoch_seconds;
 use crate::delivery::Message;
-use crate::domain::attributes::{
-    check_required, check_writable, looks_like_email, looks_like_phone,
-};
+use crate::domain::attributes::{check_required, check_writable, looks_like_email, looks_like_phone};
 use crate::domain::filter::{self, FilterError};
 use crate::domain::password_policy::{self, Wording};
 use crate::domain::pools::Pool;
@@ -19,9 +17,7 @@ use rand::seq::SliceRandom;
 use userpool_model::types::*;
 
 pub(crate) async fn existing_user(ctx: &Ctx, pool: &Pool, username: &str) -> ApiResult<UserRow> {
-    users::find(ctx, pool, username)
-        .await?
-        .ok_or_else(|| api_error!(UserNotFoundException, "User does not exist."))
+    users::find(ctx, pool, username).await?.ok_or_else(|| api_error!(UserNotFoundException, "User does not exist."))
 }
 
 /// The internal username and the attributes a new user starts with. In pools whose
@@ -39,10 +35,7 @@ pub(crate) fn new_identity(
         attributes.retain(|(n, _)| n != &a.name);
         attributes.push((a.name.clone(), value));
     }
-    let (email, phone) = (
-        pool.has_username_attribute("email"),
-        pool.has_username_attribute("phone_number"),
-    );
+    let (email, phone) = (pool.has_username_attribute("email"), pool.has_username_attribute("phone_number"));
     let internal = if email || phone {
         let attribute = if email && looks_like_email(username) {
             "email"
@@ -72,14 +65,8 @@ pub(crate) fn conflict(e: StoreError, username_message: &'static str) -> ApiErro
             api_error!(UsernameExistsException, "{username_message}")
         }
         StoreError::Conflict(what) => {
-            let attribute = what
-                .strip_prefix("alias:")
-                .unwrap_or(&what)
-                .replace("phone_number", "phone number");
-            api_error!(
-                AliasExistsException,
-                "An account with the given {attribute} already exists."
-            )
+            let attribute = what.strip_prefix("alias:").unwrap_or(&what).replace("phone_number", "phone number");
+            api_error!(AliasExistsException, "An account with the given {attribute} already exists.")
         }
         other => other.into(),
     }
@@ -89,19 +76,10 @@ pub(crate) fn conflict(e: StoreError, username_message: &'static str) -> ApiErro
 fn temporary_password(policy: &PasswordPolicyType) -> String {
     use rand::Rng;
     let mut rng = rand::rng();
-    let sets: [&[u8]; 4] = [
-        b"abcdefghijkmnopqrstuvwxyz",
-        b"ABCDEFGHJKLMNPQRSTUVWXYZ",
-        b"23456789",
-        b"^$*.[]{}()?!@#%&/,><:;|_~=+-",
-    ];
-    let len = usize::try_from(policy.minimum_length.unwrap_or(8))
-        .unwrap_or(8)
-        .max(12);
-    let mut chars: Vec<u8> = sets
-        .iter()
-        .map(|s| s[rng.random_range(0..s.len())])
-        .collect();
+    let sets: [&[u8]; 4] =
+        [b"abcdefghijkmnopqrstuvwxyz", b"ABCDEFGHJKLMNPQRSTUVWXYZ", b"23456789", b"^$*.[]{}()?!@#%&/,><:;|_~=+-"];
+    let len = usize::try_from(policy.minimum_length.unwrap_or(8)).unwrap_or(8).max(12);
+    let mut chars: Vec<u8> = sets.iter().map(|s| s[rng.random_range(0..s.len())]).collect();
     let all: Vec<u8> = sets.concat();
     while chars.len() < len {
         chars.push(all[rng.random_range(0..all.len())]);
@@ -128,22 +106,19 @@ async fn send_invitation(
         let (attribute, subject, body) = match medium {
             DeliveryMediumType::Email => (
                 "email",
-                Some(
-                    template
-                        .email_subject
-                        .clone()
-                        .unwrap_or_else(|| "Your temporary password".into()),
-                ),
-                template.email_message.clone().unwrap_or_else(|| {
-                    "Your username is {username} and temporary password is {####}.".into()
-                }),
+                Some(template.email_subject.clone().unwrap_or_else(|| "Your temporary password".into())),
+                template
+                    .email_message
+                    .clone()
+                    .unwrap_or_else(|| "Your username is {username} and temporary password is {####}.".into()),
             ),
             DeliveryMediumType::Sms => (
                 "phone_number",
                 None,
-                template.sms_message.clone().unwrap_or_else(|| {
-                    "Your username is {username} and temporary password is {####}.".into()
-                }),
+                template
+                    .sms_message
+                    .clone()
+                    .unwrap_or_else(|| "Your username is {username} and temporary password is {####}.".into()),
             ),
         };
         let Some(destination) = user.attribute(attribute) else {
@@ -157,9 +132,7 @@ async fn send_invitation(
                 medium: *medium,
                 destination: destination.to_string(),
                 subject,
-                body: body
-                    .replace("{username}", display_username)
-                    .replace("{####}", password),
+                body: body.replace("{username}", display_username).replace("{####}", password),
                 code: Some(password.to_string()),
             })
             .await?;
@@ -168,10 +141,7 @@ async fn send_invitation(
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminCreateUser.html
-pub(super) async fn admin_create_user(
-    ctx: &Ctx,
-    req: AdminCreateUserRequest,
-) -> ApiResult<AdminCreateUserResponse> {
+pub(super) async fn admin_create_user(ctx: &Ctx, req: AdminCreateUserRequest) -> ApiResult<AdminCreateUserResponse> {
     let pool = Pool::load(ctx, &req.user_pool_id).await?;
     let policy = pool.password_policy();
     let password = match &req.temporary_password {
@@ -181,10 +151,7 @@ pub(super) async fn admin_create_user(
         }
         None => temporary_password(&policy),
     };
-    let mediums = req
-        .desired_delivery_mediums
-        .clone()
-        .unwrap_or_else(|| vec![DeliveryMediumType::Sms]);
+    let mediums = req.desired_delivery_mediums.clone().unwrap_or_else(|| vec![DeliveryMediumType::Sms]);
     if req.message_action == Some(MessageActionType::Resend) {
         let user = existing_user(ctx, &pool, &req.username).await?;
         if user.status != UserStatusType::ForceChangePassword.as_str() {
@@ -195,13 +162,9 @@ pub(super) async fn admin_create_user(
             ));
         }
         let record = password_record(ctx, &pool, &user.username, &password).await?;
-        ctx.store
-            .set_password(&pool.id, &user.sub, &record, None, ctx.clock.now_ms())
-            .await?;
+        ctx.store.set_password(&pool.id, &user.sub, &record, None, ctx.clock.now_ms()).await?;
         send_invitation(ctx, &pool, &user, &req.username, &password, &mediums).await?;
-        return Ok(AdminCreateUserResponse {
-            user: Some(user_type(&user, None)),
-        });
+        return Ok(AdminCreateUserResponse { user: Some(user_type(&user, None)) });
     }
     let given = req.user_attributes.clone().unwrap_or_default();
     let schema = pool.config.schema_attributes.clone().unwrap_or_default();
@@ -218,34 +181,20 @@ pub(super) async fn admin_create_user(
         enabled: true,
         created_at: ctx.clock.now_ms(),
         password: Some(record),
-        aliases: aliases(&pool, &attributes)
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect(),
+        aliases: aliases(&pool, &attributes).into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect(),
         attributes,
     };
-    ctx.store
-        .create_user(&new)
-        .await
-        .map_err(|e| conflict(e, "User account already exists"))?;
-    let user = ctx
-        .store
-        .find_user_by_sub(&pool.id, &sub)
-        .await?
-        .ok_or_else(|| ApiError::internal("created user vanished"))?;
+    ctx.store.create_user(&new).await.map_err(|e| conflict(e, "User account already exists"))?;
+    let user =
+        ctx.store.find_user_by_sub(&pool.id, &sub).await?.ok_or_else(|| ApiError::internal("created user vanished"))?;
     if req.message_action != Some(MessageActionType::Suppress) {
         send_invitation(ctx, &pool, &user, &req.username, &password, &mediums).await?;
     }
-    Ok(AdminCreateUserResponse {
-        user: Some(user_type(&user, None)),
-    })
+    Ok(AdminCreateUserResponse { user: Some(user_type(&user, None)) })
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminGetUser.html
-pub(super) async fn admin_get_user(
-    ctx: &Ctx,
-    req: AdminGetUserRequest,
-) -> ApiResult<AdminGetUserResponse> {
+pub(super) async fn admin_get_user(ctx: &Ctx, req: AdminGetUserRequest) -> ApiResult<AdminGetUserResponse> {
     let pool = Pool::load(ctx, &req.user_pool_id).await?;
     let user = existing_user(ctx, &pool, &req.username).await?;
     Ok(AdminGetUserResponse {
@@ -279,37 +228,21 @@ pub(crate) async fn change_attributes(
     remove: Vec<String>,
 ) -> ApiResult<()> {
     let mut set = set;
-    for (attribute, flag) in [
-        ("email", "email_verified"),
-        ("phone_number", "phone_number_verified"),
-    ] {
-        let changed = set
-            .iter()
-            .any(|(n, v)| n == attribute && user.attribute(attribute) != Some(v.as_str()));
+    for (attribute, flag) in [("email", "email_verified"), ("phone_number", "phone_number_verified")] {
+        let changed = set.iter().any(|(n, v)| n == attribute && user.attribute(attribute) != Some(v.as_str()));
         if changed && !set.iter().any(|(n, _)| n == flag) {
             set.push((flag.to_string(), "false".to_string()));
         }
     }
-    let mut after: Vec<(String, String)> = user
-        .attributes
-        .iter()
-        .filter(|(n, _)| !remove.contains(n))
-        .cloned()
-        .collect();
+    let mut after: Vec<(String, String)> =
+        user.attributes.iter().filter(|(n, _)| !remove.contains(n)).cloned().collect();
     for (n, v) in &set {
         after.retain(|(k, _)| k != n);
         after.push((n.clone(), v.clone()));
     }
     let aliases = aliases(pool, &after);
     ctx.store
-        .update_user_attributes(
-            &pool.id,
-            &user.sub,
-            &set,
-            &remove,
-            &aliases,
-            ctx.clock.now_ms(),
-        )
+        .update_user_attributes(&pool.id, &user.sub, &set, &remove, &aliases, ctx.clock.now_ms())
         .await
         .map_err(|e| conflict(e, "User account already exists"))
 }
@@ -323,16 +256,8 @@ pub(super) async fn admin_update_user_attributes(
     let user = existing_user(ctx, &pool, &req.username).await?;
     let schema = pool.config.schema_attributes.clone().unwrap_or_default();
     check_writable(&schema, &req.user_attributes, false)?;
-    let set = req
-        .user_attributes
-        .iter()
-        .map(|a| {
-            (
-                a.name.clone(),
-                a.value.as_deref().cloned().unwrap_or_default(),
-            )
-        })
-        .collect();
+    let set =
+        req.user_attributes.iter().map(|a| (a.name.clone(), a.value.as_deref().cloned().unwrap_or_default())).collect();
     change_attributes(ctx, &pool, &user, set, Vec::new()).await?;
     Ok(AdminUpdateUserAttributesResponse {})
 }
@@ -346,9 +271,7 @@ pub(super) async fn admin_delete_user_attributes(
     let user = existing_user(ctx, &pool, &req.username).await?;
     let schema = pool.config.schema_attributes.clone().unwrap_or_default();
     for name in &req.user_attribute_names {
-        let def = schema
-            .iter()
-            .find(|s| s.name.as_deref() == Some(name.as_str()));
+        let def = schema.iter().find(|s| s.name.as_deref() == Some(name.as_str()));
         match def {
             None => {
                 return Err(api_error!(
@@ -363,22 +286,12 @@ pub(super) async fn admin_delete_user_attributes(
                 ));
             }
             Some(d) if d.mutable == Some(false) => {
-                return Err(api_error!(
-                    InvalidParameterException,
-                    "Cannot modify the non-mutable attribute {name}"
-                ));
+                return Err(api_error!(InvalidParameterException, "Cannot modify the non-mutable attribute {name}"));
             }
             Some(_) => {}
         }
     }
-    change_attributes(
-        ctx,
-        &pool,
-        &user,
-        Vec::new(),
-        req.user_attribute_names.clone(),
-    )
-    .await?;
+    change_attributes(ctx, &pool, &user, Vec::new(), req.user_attribute_names.clone()).await?;
     Ok(AdminDeleteUserAttributesResponse {})
 }
 
@@ -389,52 +302,27 @@ pub(super) async fn admin_set_user_password(
 ) -> ApiResult<AdminSetUserPasswordResponse> {
     let pool = Pool::load(ctx, &req.user_pool_id).await?;
     let user = existing_user(ctx, &pool, &req.username).await?;
-    password_policy::check(
-        &pool.password_policy(),
-        &req.password,
-        Wording::DidNotConform,
-    )?;
+    password_policy::check(&pool.password_policy(), &req.password, Wording::DidNotConform)?;
     let record = password_record(ctx, &pool, &user.username, &req.password).await?;
-    let status = if req.permanent == Some(true) {
-        UserStatusType::Confirmed
-    } else {
-        UserStatusType::ForceChangePassword
-    };
-    ctx.store
-        .set_password(
-            &pool.id,
-            &user.sub,
-            &record,
-            Some(status.as_str()),
-            ctx.clock.now_ms(),
-        )
-        .await?;
+    let status =
+        if req.permanent == Some(true) { UserStatusType::Confirmed } else { UserStatusType::ForceChangePassword };
+    ctx.store.set_password(&pool.id, &user.sub, &record, Some(status.as_str()), ctx.clock.now_ms()).await?;
     Ok(AdminSetUserPasswordResponse {})
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminEnableUser.html
-pub(super) async fn admin_enable_user(
-    ctx: &Ctx,
-    req: AdminEnableUserRequest,
-) -> ApiResult<AdminEnableUserResponse> {
+pub(super) async fn admin_enable_user(ctx: &Ctx, req: AdminEnableUserRequest) -> ApiResult<AdminEnableUserResponse> {
     let pool = Pool::load(ctx, &req.user_pool_id).await?;
     let user = existing_user(ctx, &pool, &req.username).await?;
-    ctx.store
-        .set_user_enabled(&pool.id, &user.sub, true, ctx.clock.now_ms())
-        .await?;
+    ctx.store.set_user_enabled(&pool.id, &user.sub, true, ctx.clock.now_ms()).await?;
     Ok(AdminEnableUserResponse {})
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminDisableUser.html
-pub(super) async fn admin_disable_user(
-    ctx: &Ctx,
-    req: AdminDisableUserRequest,
-) -> ApiResult<AdminDisableUserResponse> {
+pub(super) async fn admin_disable_user(ctx: &Ctx, req: AdminDisableUserRequest) -> ApiResult<AdminDisableUserResponse> {
     let pool = Pool::load(ctx, &req.user_pool_id).await?;
     let user = existing_user(ctx, &pool, &req.username).await?;
-    ctx.store
-        .set_user_enabled(&pool.id, &user.sub, false, ctx.clock.now_ms())
-        .await?;
+    ctx.store.set_user_enabled(&pool.id, &user.sub, false, ctx.clock.now_ms()).await?;
     Ok(AdminDisableUserResponse {})
 }
 
@@ -446,20 +334,9 @@ pub(super) async fn admin_confirm_sign_up(
     let pool = Pool::load(ctx, &req.user_pool_id).await?;
     let user = existing_user(ctx, &pool, &req.username).await?;
     if user.status != UserStatusType::Unconfirmed.as_str() {
-        return Err(api_error!(
-            NotAuthorizedException,
-            "User cannot be confirmed. Current status is {}",
-            user.status
-        ));
+        return Err(api_error!(NotAuthorizedException, "User cannot be confirmed. Current status is {}", user.status));
     }
-    ctx.store
-        .set_user_status(
-            &pool.id,
-            &user.sub,
-            UserStatusType::Confirmed.as_str(),
-            ctx.clock.now_ms(),
-        )
-        .await?;
+    ctx.store.set_user_status(&pool.id, &user.sub, UserStatusType::Confirmed.as_str(), ctx.clock.now_ms()).await?;
     Ok(AdminConfirmSignUpResponse {})
 }
 
@@ -469,49 +346,29 @@ pub(super) async fn list_users(ctx: &Ctx, req: ListUsersRequest) -> ApiResult<Li
     let filter = match filter::parse(req.filter.as_deref().unwrap_or_default()) {
         Ok(f) => f,
         Err(FilterError::Syntax) => {
-            return Err(api_error!(
-                InvalidParameterException,
-                "Error while parsing filter."
-            ));
+            return Err(api_error!(InvalidParameterException, "Error while parsing filter."));
         }
         Err(FilterError::NotFilterable(name)) => {
-            return Err(api_error!(
-                InvalidParameterException,
-                "Invalid search attribute: {name}"
-            ));
+            return Err(api_error!(InvalidParameterException, "Invalid search attribute: {name}"));
         }
     };
     let after = decode_token(req.pagination_token.as_deref())?;
-    let limit = usize::try_from(req.limit.unwrap_or(60))
-        .unwrap_or(60)
-        .clamp(1, 60);
+    let limit = usize::try_from(req.limit.unwrap_or(60)).unwrap_or(60).clamp(1, 60);
     let mut rows = ctx
         .store
-        .list_users(
-            &pool.id,
-            filter.as_ref(),
-            after.as_deref(),
-            i64::try_from(limit).unwrap_or(60) + 1,
-        )
+        .list_users(&pool.id, filter.as_ref(), after.as_deref(), i64::try_from(limit).unwrap_or(60) + 1)
         .await?;
     let pagination_token = if rows.len() > limit {
         rows.truncate(limit);
         match rows.last() {
-            Some(last) => ctx
-                .store
-                .username_key(&pool.id, &last.sub)
-                .await?
-                .map(|k| encode_token(&k)),
+            Some(last) => ctx.store.username_key(&pool.id, &last.sub).await?.map(|k| encode_token(&k)),
             None => None,
         }
     } else {
         None
     };
     let only = req.attributes_to_get.as_deref();
-    Ok(ListUsersResponse {
-        users: Some(rows.iter().map(|u| user_type(u, only)).collect()),
-        pagination_token,
-    })
+    Ok(ListUsersResponse { users: Some(rows.iter().map(|u| user_type(u, only)).collect()), pagination_token })
 }
 
 /// The code HMAC for a user.
@@ -526,10 +383,7 @@ mod tests {
 
     #[test]
     fn temporary_passwords_satisfy_the_policy() {
-        let strict = PasswordPolicyType {
-            minimum_length: Some(20),
-            ..default_policy()
-        };
+        let strict = PasswordPolicyType { minimum_length: Some(20), ..default_policy() };
         for _ in 0..200 {
             let p = temporary_password(&strict);
             assert_eq!(first_violation(&strict, &p), None, "{p}");

@@ -23,13 +23,7 @@ const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The single API endpoint.
-pub async fn handle(
-    State(ctx): State<Arc<Ctx>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn handle(State(ctx): State<Arc<Ctx>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let started = Instant::now();
     let (operation, result) = call(&ctx, &method, &uri, &headers, body).await;
@@ -45,13 +39,9 @@ pub async fn handle(
                 Some(cause) => {
                     tracing::error!(operation = name, request_id, error = e.code().as_str(), cause = %cause, "internal error")
                 }
-                None => tracing::info!(
-                    operation = name,
-                    request_id,
-                    elapsed_ms,
-                    error = e.code().as_str(),
-                    "client error"
-                ),
+                None => {
+                    tracing::info!(operation = name, request_id, elapsed_ms, error = e.code().as_str(), "client error")
+                }
             }
             error_response(&request_id, &e)
         }
@@ -65,43 +55,25 @@ async fn call(
     headers: &HeaderMap,
     body: Body,
 ) -> (Option<Operation>, Result<Value, ApiError>) {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let Some(operation) = target
-        .strip_prefix(TARGET_PREFIX)
-        .and_then(Operation::from_name)
-    else {
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let Some(operation) = target.strip_prefix(TARGET_PREFIX).and_then(Operation::from_name) else {
         let message = if target.is_empty() {
             "Missing X-Amz-Target header".to_string()
         } else {
             format!("Unknown operation {target}")
         };
-        return (
-            None,
-            Err(ApiError::new(
-                userpool_model::ErrorCode::UnknownOperationException,
-                message,
-            )),
-        );
+        return (None, Err(ApiError::new(userpool_model::ErrorCode::UnknownOperationException, message)));
     };
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => {
             return (
                 Some(operation),
-                Err(api_error!(
-                    RequestEntityTooLargeException,
-                    "Request body is larger than {MAX_BODY_BYTES} bytes"
-                )),
+                Err(api_error!(RequestEntityTooLargeException, "Request body is larger than {MAX_BODY_BYTES} bytes")),
             );
         }
     };
-    (
-        Some(operation),
-        call_operation(ctx, operation, method, uri, headers, &body).await,
-    )
+    (Some(operation), call_operation(ctx, operation, method, uri, headers, &body).await)
 }
 
 async fn call_operation(
@@ -126,12 +98,8 @@ async fn call_operation(
     let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(serde_json::Map::new())
     } else {
-        serde_json::from_slice(body).map_err(|e| {
-            api_error!(
-                SerializationException,
-                "Invalid JSON in the request body: {e}"
-            )
-        })?
+        serde_json::from_slice(body)
+            .map_err(|e| api_error!(SerializationException, "Invalid JSON in the request body: {e}"))?
     };
     validation::validate(operation, &input).map_err(|invalid| match invalid {
         Invalid::Serialization(m) => api_error!(SerializationException, "{m}"),
@@ -142,24 +110,14 @@ async fn call_operation(
     let task_ctx = Arc::clone(ctx);
     match tokio::spawn(async move { ops::dispatch(&task_ctx, operation, input).await }).await {
         Ok(result) => result,
-        Err(join_error) => Err(ApiError::internal(format!(
-            "operation task failed: {join_error}"
-        ))),
+        Err(join_error) => Err(ApiError::internal(format!("operation task failed: {join_error}"))),
     }
 }
 
-fn json_response(
-    status: StatusCode,
-    request_id: &str,
-    body: &Value,
-    error_type: Option<&str>,
-) -> Response {
+fn json_response(status: StatusCode, request_id: &str, body: &Value, error_type: Option<&str>) -> Response {
     let mut response = (status, body.to_string()).into_response();
     let h = response.headers_mut();
-    h.insert(
-        axum::http::header::CONTENT_TYPE,
-        HeaderValue::from_static(CONTENT_TYPE),
-    );
+    h.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert(HeaderName::from_static("x-amzn-requestid"), v);
     }
@@ -179,9 +137,7 @@ pub fn error_response(request_id: &str, e: &ApiError) -> Response {
     let body = serde_json::json!({"__type": code.as_str(), "message": e.message()});
     let mut response = json_response(status, request_id, &body, Some(code.as_str()));
     if let Ok(v) = HeaderValue::from_str(e.message()) {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static("x-amzn-errormessage"), v);
+        response.headers_mut().insert(HeaderName::from_static("x-amzn-errormessage"), v);
     }
     response
 }

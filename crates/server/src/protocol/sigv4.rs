@@ -41,12 +41,8 @@ fn parse(header: &str) -> Option<Authorization<'_>> {
     let credential = credential?;
     let (access_key_id, scope) = credential.split_once('/')?;
     let mut scope_parts = scope.split('/');
-    let (date, region, service, terminator) = (
-        scope_parts.next()?,
-        scope_parts.next()?,
-        scope_parts.next()?,
-        scope_parts.next()?,
-    );
+    let (date, region, service, terminator) =
+        (scope_parts.next()?, scope_parts.next()?, scope_parts.next()?, scope_parts.next()?);
     let signature = signature?;
     let signed_headers: Vec<&str> = signed?.split(';').collect();
     let well_formed = !access_key_id.is_empty()
@@ -56,15 +52,7 @@ fn parse(header: &str) -> Option<Authorization<'_>> {
         && signature.len() == 64
         && signature.bytes().all(|b| b.is_ascii_hexdigit())
         && signed_headers.iter().all(|h| !h.is_empty());
-    well_formed.then_some(Authorization {
-        access_key_id,
-        scope,
-        date,
-        region,
-        service,
-        signed_headers,
-        signature,
-    })
+    well_formed.then_some(Authorization { access_key_id, scope, date, region, service, signed_headers, signature })
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
@@ -80,14 +68,7 @@ fn parse_amz_date(s: &str) -> Option<i64> {
         return None;
     }
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<u32>().ok();
-    let (y, mo, d, h, mi, se) = (
-        num(0..4)?,
-        num(4..6)?,
-        num(6..8)?,
-        num(9..11)?,
-        num(11..13)?,
-        num(13..15)?,
-    );
+    let (y, mo, d, h, mi, se) = (num(0..4)?, num(4..6)?, num(6..8)?, num(9..11)?, num(11..13)?, num(13..15)?);
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
         return None;
     }
@@ -99,24 +80,14 @@ fn format_amz_date(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
     let t = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}{mo:02}{d:02}T{:02}{:02}{:02}Z",
-        t / 3600,
-        t % 3600 / 60,
-        t % 60
-    )
+    format!("{y:04}{mo:02}{d:02}T{:02}{:02}{:02}Z", t / 3600, t % 3600 / 60, t % 60)
 }
 
 fn header_value(headers: &HeaderMap, name: &str) -> String {
     headers
         .get_all(name)
         .iter()
-        .map(|v| {
-            String::from_utf8_lossy(v.as_bytes())
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).split_whitespace().collect::<Vec<_>>().join(" "))
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -132,10 +103,7 @@ pub fn check(
     now_ms: i64,
 ) -> ApiResult<()> {
     let Some(header) = headers.get("authorization") else {
-        return Err(api_error!(
-            MissingAuthenticationTokenException,
-            "Missing Authentication Token"
-        ));
+        return Err(api_error!(MissingAuthenticationTokenException, "Missing Authentication Token"));
     };
     let header = header.to_str().unwrap_or_default();
     let Some(auth) = parse(header) else {
@@ -150,10 +118,7 @@ pub fn check(
         return Ok(());
     };
     if auth.access_key_id != credentials.access_key_id {
-        return Err(api_error!(
-            UnrecognizedClientException,
-            "The security token included in the request is invalid."
-        ));
+        return Err(api_error!(UnrecognizedClientException, "The security token included in the request is invalid."));
     }
     let amz_date = header_value(headers, "x-amz-date");
     let Some(request_ms) = parse_amz_date(&amz_date) else {
@@ -194,29 +159,15 @@ pub fn check(
     for name in &auth.signed_headers {
         canonical.push_str(&format!("{name}:{}\n", header_value(headers, name)));
     }
-    canonical.push_str(&format!(
-        "\n{}\n{}",
-        auth.signed_headers.join(";"),
-        hex::encode(Sha256::digest(body))
-    ));
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}",
-        auth.scope,
-        hex::encode(Sha256::digest(canonical.as_bytes()))
-    );
-    let mut key = hmac(
-        format!("AWS4{}", credentials.secret_access_key).as_bytes(),
-        auth.date.as_bytes(),
-    );
+    canonical.push_str(&format!("\n{}\n{}", auth.signed_headers.join(";"), hex::encode(Sha256::digest(body))));
+    let string_to_sign =
+        format!("AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}", auth.scope, hex::encode(Sha256::digest(canonical.as_bytes())));
+    let mut key = hmac(format!("AWS4{}", credentials.secret_access_key).as_bytes(), auth.date.as_bytes());
     for part in [auth.region, auth.service, "aws4_request"] {
         key = hmac(&key, part.as_bytes());
     }
     let expected = hex::encode(hmac(&key, string_to_sign.as_bytes()));
-    if bool::from(
-        expected
-            .as_bytes()
-            .ct_eq(auth.signature.to_ascii_lowercase().as_bytes()),
-    ) {
+    if bool::from(expected.as_bytes().ct_eq(auth.signature.to_ascii_lowercase().as_bytes())) {
         Ok(())
     } else {
         Err(mismatch())
@@ -234,10 +185,7 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("host", HeaderValue::from_static("127.0.0.1:9229"));
         h.insert("x-amz-date", HeaderValue::from_str(amz_date).unwrap());
-        h.insert(
-            "x-amz-target",
-            HeaderValue::from_static("AWSCognitoIdentityProviderService.ListUserPools"),
-        );
+        h.insert("x-amz-target", HeaderValue::from_static("AWSCognitoIdentityProviderService.ListUserPools"));
         let date = &amz_date[..8];
         let scope = format!("{date}/us-east-1/cognito-idp/aws4_request");
         let signed = "host;x-amz-date;x-amz-target";
@@ -245,31 +193,21 @@ mod tests {
         for name in signed.split(';') {
             canonical.push_str(&format!("{name}:{}\n", h[name].to_str().unwrap()));
         }
-        canonical.push_str(&format!(
-            "\n{signed}\n{}",
-            hex::encode(Sha256::digest(body))
-        ));
-        let sts = format!(
-            "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-            hex::encode(Sha256::digest(canonical.as_bytes()))
-        );
+        canonical.push_str(&format!("\n{signed}\n{}", hex::encode(Sha256::digest(body))));
+        let sts =
+            format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", hex::encode(Sha256::digest(canonical.as_bytes())));
         let mut key = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
         for p in ["us-east-1", "cognito-idp", "aws4_request"] {
             key = hmac(&key, p.as_bytes());
         }
         let sig = hex::encode(hmac(&key, sts.as_bytes()));
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=AKID/{scope}, SignedHeaders={signed}, Signature={sig}"
-        );
+        let auth = format!("AWS4-HMAC-SHA256 Credential=AKID/{scope}, SignedHeaders={signed}, Signature={sig}");
         h.insert("authorization", HeaderValue::from_str(&auth).unwrap());
         h
     }
 
     fn creds() -> Credentials {
-        Credentials {
-            access_key_id: "AKID".into(),
-            secret_access_key: "secret".into(),
-        }
+        Credentials { access_key_id: "AKID".into(), secret_access_key: "secret".into() }
     }
 
     const NOW: &str = "20260101T120000Z";
@@ -283,21 +221,12 @@ mod tests {
         assert_eq!(e.code().as_str(), "InvalidSignatureException");
         let wrong = signed_request("other", NOW, b"{}");
         assert_eq!(
-            check(Some(&creds()), "POST", "/", "", &wrong, b"{}", now)
-                .unwrap_err()
-                .code()
-                .as_str(),
+            check(Some(&creds()), "POST", "/", "", &wrong, b"{}", now).unwrap_err().code().as_str(),
             "InvalidSignatureException"
         );
-        let other_key = Credentials {
-            access_key_id: "OTHER".into(),
-            ..creds()
-        };
+        let other_key = Credentials { access_key_id: "OTHER".into(), ..creds() };
         assert_eq!(
-            check(Some(&other_key), "POST", "/", "", &h, b"{}", now)
-                .unwrap_err()
-                .code()
-                .as_str(),
+            check(Some(&other_key), "POST", "/", "", &h, b"{}", now).unwrap_err().code().as_str(),
             "UnrecognizedClientException"
         );
     }
@@ -308,35 +237,16 @@ mod tests {
         let h = signed_request("secret", NOW, b"{}");
         let e = check(Some(&creds()), "POST", "/", "", &h, b"{}", now).unwrap_err();
         assert!(
-            e.message().starts_with(
-                "Signature expired: 20260101T120000Z is now earlier than 20260101T120100Z"
-            ),
+            e.message().starts_with("Signature expired: 20260101T120000Z is now earlier than 20260101T120100Z"),
             "{e:?}"
         );
-        assert!(
-            check(
-                None,
-                "POST",
-                "/",
-                "",
-                &signed_request("whatever", NOW, b"{}"),
-                b"{}",
-                now
-            )
-            .is_ok()
-        );
+        assert!(check(None, "POST", "/", "", &signed_request("whatever", NOW, b"{}"), b"{}", now).is_ok());
         let e = check(None, "POST", "/", "", &HeaderMap::new(), b"{}", now).unwrap_err();
         assert_eq!(e.code().as_str(), "MissingAuthenticationTokenException");
         let mut bad = HeaderMap::new();
-        bad.insert(
-            "authorization",
-            HeaderValue::from_static("AWS4-HMAC-SHA256 Credential=x"),
-        );
+        bad.insert("authorization", HeaderValue::from_static("AWS4-HMAC-SHA256 Credential=x"));
         assert_eq!(
-            check(None, "POST", "/", "", &bad, b"{}", now)
-                .unwrap_err()
-                .code()
-                .as_str(),
+            check(None, "POST", "/", "", &bad, b"{}", now).unwrap_err().code().as_str(),
             "IncompleteSignatureException"
         );
     }

@@ -86,10 +86,7 @@ impl Store {
                 })
             });
         let pool = options.connect(url).await?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Backend(e.into()))?;
+        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Backend(e.into()))?;
         Ok(Store { pool })
     }
 
@@ -100,18 +97,10 @@ impl Store {
     /// Wipes every row (the moto-compatible reset endpoint).
     pub async fn reset(&self) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        for table in [
-            "messages",
-            "user_codes",
-            "user_aliases",
-            "user_attributes",
-            "users",
-            "user_pool_clients",
-            "user_pools",
-        ] {
-            sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}")))
-                .execute(&mut *tx)
-                .await?;
+        for table in
+            ["messages", "user_codes", "user_aliases", "user_attributes", "users", "user_pool_clients", "user_pools"]
+        {
+            sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -119,20 +108,14 @@ impl Store {
 
     /// Returns the named server secret, creating it with `generate` on first use. Concurrent
     /// first starts of several nodes agree on one value.
-    pub async fn server_secret(
-        &self,
-        name: &str,
-        generate: impl FnOnce() -> String,
-    ) -> StoreResult<String> {
+    pub async fn server_secret(&self, name: &str, generate: impl FnOnce() -> String) -> StoreResult<String> {
         sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(name)
             .bind(generate())
             .execute(&self.pool)
             .await?;
-        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_one(&self.pool).await?;
         Ok(row.try_get("value")?)
     }
 
@@ -152,67 +135,41 @@ impl Store {
     }
 
     pub async fn find_pool(&self, id: &str) -> StoreResult<Option<DocumentRow>> {
-        let row = sqlx::query(
-            "SELECT id, name, created_at, updated_at, config FROM user_pools WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query("SELECT id, name, created_at, updated_at, config FROM user_pools WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| document_row(&r)).transpose()
     }
 
     /// Replaces a pool's document; false if the pool does not exist.
-    pub async fn update_pool(
-        &self,
-        id: &str,
-        name: &str,
-        updated_at: i64,
-        config: &str,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE user_pools SET name = $2, updated_at = $3, config = $4 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(name)
-        .bind(updated_at)
-        .bind(config)
-        .execute(&self.pool)
-        .await?;
+    pub async fn update_pool(&self, id: &str, name: &str, updated_at: i64, config: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE user_pools SET name = $2, updated_at = $3, config = $4 WHERE id = $1")
+            .bind(id)
+            .bind(name)
+            .bind(updated_at)
+            .bind(config)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Deletes a pool with its clients, users and messages; false if it does not exist.
     pub async fn delete_pool(&self, id: &str) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        for table in [
-            "messages",
-            "user_codes",
-            "user_aliases",
-            "user_attributes",
-            "users",
-            "user_pool_clients",
-        ] {
-            sqlx::query(AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE pool_id = $1"
-            )))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        for table in ["messages", "user_codes", "user_aliases", "user_attributes", "users", "user_pool_clients"] {
+            sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE pool_id = $1")))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
-        let done = sqlx::query("DELETE FROM user_pools WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let done = sqlx::query("DELETE FROM user_pools WHERE id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Pools in id order, starting after `after`.
-    pub async fn list_pools(
-        &self,
-        after: Option<&str>,
-        limit: i64,
-    ) -> StoreResult<Vec<DocumentRow>> {
+    pub async fn list_pools(&self, after: Option<&str>, limit: i64) -> StoreResult<Vec<DocumentRow>> {
         let rows = sqlx::query(
             "SELECT id, name, created_at, updated_at, config FROM user_pools WHERE id > $1 ORDER BY id LIMIT $2",
         )
@@ -234,25 +191,23 @@ impl Store {
     // ---- app clients ----
 
     pub async fn create_client(&self, pool_id: &str, row: &DocumentRow) -> StoreResult<()> {
-        sqlx::query("INSERT INTO user_pool_clients (id, pool_id, name, created_at, config) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&row.id)
-            .bind(pool_id)
-            .bind(&row.name)
-            .bind(row.created_at)
-            .bind(&row.config)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict("client".into()) } else { e.into() })?;
+        sqlx::query(
+            "INSERT INTO user_pool_clients (id, pool_id, name, created_at, config) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&row.id)
+        .bind(pool_id)
+        .bind(&row.name)
+        .bind(row.created_at)
+        .bind(&row.config)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict("client".into()) } else { e.into() })?;
         Ok(())
     }
 
     /// A client by id within a pool; `pool_id` None finds it in any pool (public operations
     /// know only the client id).
-    pub async fn find_client(
-        &self,
-        pool_id: Option<&str>,
-        id: &str,
-    ) -> StoreResult<Option<(String, DocumentRow)>> {
+    pub async fn find_client(&self, pool_id: Option<&str>, id: &str) -> StoreResult<Option<(String, DocumentRow)>> {
         let row = sqlx::query(
             "SELECT id, pool_id, name, created_at, created_at AS updated_at, config FROM user_pool_clients \
              WHERE id = $1 AND ($2 = '' OR pool_id = $2)",
@@ -261,26 +216,17 @@ impl Store {
         .bind(pool_id.unwrap_or(""))
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok((r.try_get("pool_id")?, document_row(&r)?)))
-            .transpose()
+        row.map(|r| Ok((r.try_get("pool_id")?, document_row(&r)?))).transpose()
     }
 
-    pub async fn update_client(
-        &self,
-        pool_id: &str,
-        id: &str,
-        name: &str,
-        config: &str,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE user_pool_clients SET name = $3, config = $4 WHERE pool_id = $1 AND id = $2",
-        )
-        .bind(pool_id)
-        .bind(id)
-        .bind(name)
-        .bind(config)
-        .execute(&self.pool)
-        .await?;
+    pub async fn update_client(&self, pool_id: &str, id: &str, name: &str, config: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE user_pool_clients SET name = $3, config = $4 WHERE pool_id = $1 AND id = $2")
+            .bind(pool_id)
+            .bind(id)
+            .bind(name)
+            .bind(config)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -293,12 +239,7 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn list_clients(
-        &self,
-        pool_id: &str,
-        after: Option<&str>,
-        limit: i64,
-    ) -> StoreResult<Vec<DocumentRow>> {
+    pub async fn list_clients(&self, pool_id: &str, after: Option<&str>, limit: i64) -> StoreResult<Vec<DocumentRow>> {
         let rows = sqlx::query(
             "SELECT id, name, created_at, created_at AS updated_at, config FROM user_pool_clients \
              WHERE pool_id = $1 AND id > $2 ORDER BY id LIMIT $3",
@@ -334,11 +275,7 @@ impl Store {
     }
 
     /// Messages of a pool, oldest first; only those to `username` if given.
-    pub async fn list_messages(
-        &self,
-        pool_id: &str,
-        username: Option<&str>,
-    ) -> StoreResult<Vec<MessageRow>> {
+    pub async fn list_messages(&self, pool_id: &str, username: Option<&str>) -> StoreResult<Vec<MessageRow>> {
         let rows = sqlx::query(
             "SELECT id, pool_id, username, purpose, delivery_medium, destination, subject, body, code, created_at \
              FROM messages WHERE pool_id = $1 AND ($2 = '' OR username = $2) ORDER BY created_at, id",

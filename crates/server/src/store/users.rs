@@ -15,11 +15,7 @@ pub enum AliasKind {
 }
 
 impl AliasKind {
-    pub const ALL: [AliasKind; 3] = [
-        AliasKind::Email,
-        AliasKind::PhoneNumber,
-        AliasKind::PreferredUsername,
-    ];
+    pub const ALL: [AliasKind; 3] = [AliasKind::Email, AliasKind::PhoneNumber, AliasKind::PreferredUsername];
 
     /// The attribute the alias comes from.
     pub const fn attribute(self) -> &'static str {
@@ -72,10 +68,7 @@ pub struct UserRow {
 
 impl UserRow {
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -136,11 +129,7 @@ async fn insert_alias(
         .execute(&mut **tx)
         .await
         .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict(format!("alias:{}", kind.attribute()))
-            } else {
-                e.into()
-            }
+            if is_unique_violation(&e) { StoreError::Conflict(format!("alias:{}", kind.attribute())) } else { e.into() }
         })?;
     Ok(())
 }
@@ -151,11 +140,7 @@ impl Store {
     pub async fn create_user(&self, u: &NewUser) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let (hash, salt, verifier) = match &u.password {
-            Some(p) => (
-                Some(p.hash.as_str()),
-                Some(p.srp_salt.as_str()),
-                Some(p.srp_verifier.as_str()),
-            ),
+            Some(p) => (Some(p.hash.as_str()), Some(p.srp_salt.as_str()), Some(p.srp_verifier.as_str())),
             None => (None, None, None),
         };
         sqlx::query(
@@ -177,15 +162,13 @@ impl Store {
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict("username".into()) } else { e.into() })?;
         for (name, value) in &u.attributes {
-            sqlx::query(
-                "INSERT INTO user_attributes (pool_id, sub, name, value) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(&u.pool_id)
-            .bind(&u.sub)
-            .bind(name)
-            .bind(value)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query("INSERT INTO user_attributes (pool_id, sub, name, value) VALUES ($1, $2, $3, $4)")
+                .bind(&u.pool_id)
+                .bind(&u.sub)
+                .bind(name)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
         }
         for (kind, key) in &u.aliases {
             insert_alias(&mut tx, &u.pool_id, &u.sub, *kind, key).await?;
@@ -195,25 +178,18 @@ impl Store {
     }
 
     async fn with_attributes(&self, mut user: UserRow) -> StoreResult<UserRow> {
-        let rows =
-            sqlx::query("SELECT name, value FROM user_attributes WHERE pool_id = $1 AND sub = $2")
-                .bind(&user.pool_id)
-                .bind(&user.sub)
-                .fetch_all(&self.pool)
-                .await?;
-        user.attributes = rows
-            .iter()
-            .map(|r| Ok((r.try_get("name")?, r.try_get("value")?)))
-            .collect::<StoreResult<_>>()?;
+        let rows = sqlx::query("SELECT name, value FROM user_attributes WHERE pool_id = $1 AND sub = $2")
+            .bind(&user.pool_id)
+            .bind(&user.sub)
+            .fetch_all(&self.pool)
+            .await?;
+        user.attributes =
+            rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("value")?))).collect::<StoreResult<_>>()?;
         sort_attributes(&mut user.attributes);
         Ok(user)
     }
 
-    pub async fn find_user_by_username(
-        &self,
-        pool_id: &str,
-        username_key: &str,
-    ) -> StoreResult<Option<UserRow>> {
+    pub async fn find_user_by_username(&self, pool_id: &str, username_key: &str) -> StoreResult<Option<UserRow>> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE pool_id = $1 AND username_key = $2"
         )))
@@ -228,38 +204,27 @@ impl Store {
     }
 
     pub async fn find_user_by_sub(&self, pool_id: &str, sub: &str) -> StoreResult<Option<UserRow>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE pool_id = $1 AND sub = $2"
-        )))
-        .bind(pool_id)
-        .bind(sub)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row =
+            sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE pool_id = $1 AND sub = $2")))
+                .bind(pool_id)
+                .bind(sub)
+                .fetch_optional(&self.pool)
+                .await?;
         match row {
             Some(r) => Ok(Some(self.with_attributes(user_row(&r)?).await?)),
             None => Ok(None),
         }
     }
 
-    pub async fn find_user_by_alias(
-        &self,
-        pool_id: &str,
-        kind: AliasKind,
-        key: &str,
-    ) -> StoreResult<Option<UserRow>> {
-        let row = sqlx::query(
-            "SELECT sub FROM user_aliases WHERE pool_id = $1 AND kind = $2 AND value_key = $3",
-        )
-        .bind(pool_id)
-        .bind(kind.attribute())
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
+    pub async fn find_user_by_alias(&self, pool_id: &str, kind: AliasKind, key: &str) -> StoreResult<Option<UserRow>> {
+        let row = sqlx::query("SELECT sub FROM user_aliases WHERE pool_id = $1 AND kind = $2 AND value_key = $3")
+            .bind(pool_id)
+            .bind(kind.attribute())
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
         match row {
-            Some(r) => {
-                self.find_user_by_sub(pool_id, &r.try_get::<String, _>("sub")?)
-                    .await
-            }
+            Some(r) => self.find_user_by_sub(pool_id, &r.try_get::<String, _>("sub")?).await,
             None => Ok(None),
         }
     }
@@ -289,14 +254,12 @@ impl Store {
             .await?;
         }
         for name in remove {
-            sqlx::query(
-                "DELETE FROM user_attributes WHERE pool_id = $1 AND sub = $2 AND name = $3",
-            )
-            .bind(pool_id)
-            .bind(sub)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query("DELETE FROM user_attributes WHERE pool_id = $1 AND sub = $2 AND name = $3")
+                .bind(pool_id)
+                .bind(sub)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
         }
         for (kind, key) in aliases {
             sqlx::query("DELETE FROM user_aliases WHERE pool_id = $1 AND sub = $2 AND kind = $3")
@@ -344,54 +307,36 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn set_user_status(
-        &self,
-        pool_id: &str,
-        sub: &str,
-        status: &str,
-        at: i64,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE users SET status = $3, updated_at = $4 WHERE pool_id = $1 AND sub = $2",
-        )
-        .bind(pool_id)
-        .bind(sub)
-        .bind(status)
-        .bind(at)
-        .execute(&self.pool)
-        .await?;
+    pub async fn set_user_status(&self, pool_id: &str, sub: &str, status: &str, at: i64) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE users SET status = $3, updated_at = $4 WHERE pool_id = $1 AND sub = $2")
+            .bind(pool_id)
+            .bind(sub)
+            .bind(status)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn set_user_enabled(
-        &self,
-        pool_id: &str,
-        sub: &str,
-        enabled: bool,
-        at: i64,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE users SET enabled = $3, updated_at = $4 WHERE pool_id = $1 AND sub = $2",
-        )
-        .bind(pool_id)
-        .bind(sub)
-        .bind(i64::from(enabled))
-        .bind(at)
-        .execute(&self.pool)
-        .await?;
+    pub async fn set_user_enabled(&self, pool_id: &str, sub: &str, enabled: bool, at: i64) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE users SET enabled = $3, updated_at = $4 WHERE pool_id = $1 AND sub = $2")
+            .bind(pool_id)
+            .bind(sub)
+            .bind(i64::from(enabled))
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
     pub async fn delete_user(&self, pool_id: &str, sub: &str) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         for table in ["user_codes", "user_aliases", "user_attributes"] {
-            sqlx::query(AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE pool_id = $1 AND sub = $2"
-            )))
-            .bind(pool_id)
-            .bind(sub)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE pool_id = $1 AND sub = $2")))
+                .bind(pool_id)
+                .bind(sub)
+                .execute(&mut *tx)
+                .await?;
         }
         let done = sqlx::query("DELETE FROM users WHERE pool_id = $1 AND sub = $2")
             .bind(pool_id)
@@ -414,11 +359,11 @@ impl Store {
         let condition = match filter.map(|f| (&f.target, f.prefix)) {
             None => "",
             Some((FilterTarget::Username, false)) => "AND u.username = $4",
-            Some((FilterTarget::Username, true)) => "AND substr(u.username, 1, $5) = $4",
+            Some((FilterTarget::Username, true)) => "AND substr(u.username, 1, CAST($5 AS INTEGER)) = $4",
             Some((FilterTarget::Status, false)) => "AND u.status = $4",
-            Some((FilterTarget::Status, true)) => "AND substr(u.status, 1, $5) = $4",
+            Some((FilterTarget::Status, true)) => "AND substr(u.status, 1, CAST($5 AS INTEGER)) = $4",
             Some((FilterTarget::Sub, false)) => "AND u.sub = $4",
-            Some((FilterTarget::Sub, true)) => "AND substr(u.sub, 1, $5) = $4",
+            Some((FilterTarget::Sub, true)) => "AND substr(u.sub, 1, CAST($5 AS INTEGER)) = $4",
             Some((FilterTarget::Enabled, _)) => "AND u.enabled = $5",
             Some((FilterTarget::Attribute(_), false)) => {
                 "AND EXISTS (SELECT 1 FROM user_attributes a WHERE a.pool_id = u.pool_id AND a.sub = u.sub \
@@ -426,22 +371,15 @@ impl Store {
             }
             Some((FilterTarget::Attribute(_), true)) => {
                 "AND EXISTS (SELECT 1 FROM user_attributes a WHERE a.pool_id = u.pool_id AND a.sub = u.sub \
-                 AND a.name = $6 AND substr(a.value, 1, $5) = $4)"
+                 AND a.name = $6 AND substr(a.value, 1, CAST($5 AS INTEGER)) = $4)"
             }
         };
-        let columns = USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
         let sql = format!(
             "SELECT {columns}, u.username_key FROM users u WHERE u.pool_id = $1 AND u.username_key > $2 {condition} \
              ORDER BY u.username_key LIMIT $3"
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql))
-            .bind(pool_id)
-            .bind(after.unwrap_or(""))
-            .bind(limit);
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(pool_id).bind(after.unwrap_or("")).bind(limit);
         if let Some(f) = filter {
             let number = match f.target {
                 FilterTarget::Enabled => i64::from(f.value == "Enabled"),
@@ -468,10 +406,7 @@ impl Store {
         }
         let mut by_sub: HashMap<String, Vec<(String, String)>> = HashMap::new();
         for r in query.fetch_all(&self.pool).await? {
-            by_sub
-                .entry(r.try_get("sub")?)
-                .or_default()
-                .push((r.try_get("name")?, r.try_get("value")?));
+            by_sub.entry(r.try_get("sub")?).or_default().push((r.try_get("name")?, r.try_get("value")?));
         }
         for u in &mut users {
             u.attributes = by_sub.remove(&u.sub).unwrap_or_default();
@@ -519,37 +454,28 @@ impl Store {
     }
 
     /// The stored code hash and expiry for a purpose.
-    pub async fn find_code(
-        &self,
-        pool_id: &str,
-        sub: &str,
-        purpose: &str,
-    ) -> StoreResult<Option<(String, i64)>> {
-        let row = sqlx::query("SELECT code_hash, expires_at FROM user_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3")
-            .bind(pool_id)
-            .bind(sub)
-            .bind(purpose)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| Ok((r.try_get("code_hash")?, r.try_get("expires_at")?)))
-            .transpose()
+    pub async fn find_code(&self, pool_id: &str, sub: &str, purpose: &str) -> StoreResult<Option<(String, i64)>> {
+        let row = sqlx::query(
+            "SELECT code_hash, expires_at FROM user_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .bind(purpose)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get("code_hash")?, r.try_get("expires_at")?))).transpose()
     }
 
     /// Consumes the code if it is still the stored one (single use, even when two requests race).
-    pub async fn consume_code(
-        &self,
-        pool_id: &str,
-        sub: &str,
-        purpose: &str,
-        code_hash: &str,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM user_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3 AND code_hash = $4")
-            .bind(pool_id)
-            .bind(sub)
-            .bind(purpose)
-            .bind(code_hash)
-            .execute(&self.pool)
-            .await?;
+    pub async fn consume_code(&self, pool_id: &str, sub: &str, purpose: &str, code_hash: &str) -> StoreResult<bool> {
+        let done =
+            sqlx::query("DELETE FROM user_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3 AND code_hash = $4")
+                .bind(pool_id)
+                .bind(sub)
+                .bind(purpose)
+                .bind(code_hash)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 }

@@ -1,0 +1,103 @@
+//! The storage layer on every engine: the same SQL must behave the same.
+
+use crate::support::databases;
+use userpool::store::{AliasKind, FilterTarget, NewUser, Store, StoreError, UserFilter};
+
+fn user(pool: &str, sub: &str, name: &str, email: &str) -> NewUser {
+    NewUser {
+        pool_id: pool.into(),
+        sub: sub.into(),
+        username: name.into(),
+        username_key: name.to_lowercase(),
+        status: "CONFIRMED".into(),
+        enabled: true,
+        created_at: 1,
+        password: None,
+        attributes: vec![("sub".into(), sub.into()), ("email".into(), email.into())],
+        aliases: vec![(AliasKind::Email, email.to_lowercase())],
+    }
+}
+
+async fn with_pool(store: &Store, id: &str) {
+    store
+        .create_pool(&userpool::store::DocumentRow {
+            id: id.into(),
+            name: "p".into(),
+            created_at: 1,
+            updated_at: 1,
+            config: "{}".into(),
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn users_aliases_and_filters() {
+    for db in databases().await {
+        let store = Store::connect(&db.url).await.unwrap();
+        with_pool(&store, "us-east-1_a").await;
+        store.create_user(&user("us-east-1_a", "s1", "Alice", "alice@x.io")).await.unwrap();
+        store.create_user(&user("us-east-1_a", "s2", "albert", "al@x.io")).await.unwrap();
+        let dup = store.create_user(&user("us-east-1_a", "s3", "ALICE", "other@x.io")).await.unwrap_err();
+        assert!(matches!(dup, StoreError::Conflict(ref w) if w == "username"), "{}: {dup:?}", db.label);
+        let alias = store.create_user(&user("us-east-1_a", "s4", "zed", "ALICE@x.io")).await.unwrap_err();
+        assert!(matches!(alias, StoreError::Conflict(ref w) if w == "alias:email"), "{}: {alias:?}", db.label);
+        assert!(
+            store.find_user_by_sub("us-east-1_a", "s3").await.unwrap().is_none(),
+            "{}: a failed create leaves nothing",
+            db.label
+        );
+
+        let found = store.find_user_by_alias("us-east-1_a", AliasKind::Email, "alice@x.io").await.unwrap().unwrap();
+        assert_eq!(found.attributes[0], ("sub".to_string(), "s1".to_string()), "{}", db.label);
+        let prefix = UserFilter { target: FilterTarget::Username, value: "al".into(), prefix: true };
+        let names: Vec<String> = store
+            .list_users("us-east-1_a", Some(&prefix), None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.username)
+            .collect();
+        assert_eq!(names, ["albert"], "{}: prefixes are case sensitive on every engine", db.label);
+        let by_email =
+            UserFilter { target: FilterTarget::Attribute("email".into()), value: "al@x.io".into(), prefix: false };
+        let names: Vec<String> = store
+            .list_users("us-east-1_a", Some(&by_email), None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.username)
+            .collect();
+        assert_eq!(names, ["albert"], "{}", db.label);
+        let page = store.list_users("us-east-1_a", None, Some("albert"), 10).await.unwrap();
+        assert_eq!(page.len(), 1, "{}: keyset pagination", db.label);
+        assert!(store.delete_pool("us-east-1_a").await.unwrap());
+        assert!(store.find_user_by_sub("us-east-1_a", "s1").await.unwrap().is_none(), "{}", db.label);
+        store.close().await;
+        db.cleanup().await;
+    }
+}
+
+/// 50 concurrent attempts to consume one code: exactly one wins, on every engine.
+#[tokio::test]
+async fn a_code_is_consumed_once_under_concurrency() {
+    for db in databases().await {
+        let store = Store::connect(&db.url).await.unwrap();
+        with_pool(&store, "us-east-1_b").await;
+        store.create_user(&user("us-east-1_b", "s1", "u", "u@x.io")).await.unwrap();
+        store.put_code("us-east-1_b", "s1", "SignUp", "digest", 1, 10).await.unwrap();
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let s = store.clone();
+                tokio::spawn(async move { s.consume_code("us-east-1_b", "s1", "SignUp", "digest").await.unwrap() })
+            })
+            .collect();
+        let mut wins = 0;
+        for t in tasks {
+            wins += usize::from(t.await.unwrap());
+        }
+        assert_eq!(wins, 1, "{}", db.label);
+        store.close().await;
+        db.cleanup().await;
+    }
+}
