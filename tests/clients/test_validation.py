@@ -197,12 +197,12 @@ def test_validation_through_before_call_event(cognito):
     def clear_pool_id(params, **kwargs):
         params["body"] = b"{}"
 
-    cognito.meta.events.register("before-call.cognito-idp.DescribeUserPool", clear_pool_id)
+    cognito.meta.events.register("before-call.cognito-identity-provider.DescribeUserPool", clear_pool_id)
     try:
         with pytest.raises(ClientError) as e:
             cognito.describe_user_pool(UserPoolId="us-east-1_AAAAAAAAA")
     finally:
-        cognito.meta.events.unregister("before-call.cognito-idp.DescribeUserPool", clear_pool_id)
+        cognito.meta.events.unregister("before-call.cognito-identity-provider.DescribeUserPool", clear_pool_id)
     assert error_code(e.value) == "InvalidParameterException"
     assert error_message(e.value) == (
         "1 validation error detected: Value null at 'userPoolId' failed to satisfy constraint: "

@@ -60,7 +60,13 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
             HeaderName::from_static("x-amzn-errormessage"),
             HeaderName::from_static("date"),
         ]);
-    router.fallback(not_found).layer(cors).with_state(ctx)
+    // tower-http sends Access-Control-Expose-Headers on actual responses only; some browser SDK
+    // setups read it from the preflight too.
+    let expose_on_preflight = tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+        axum::http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        axum::http::HeaderValue::from_static("x-amzn-requestid,x-amzn-errortype,x-amzn-errormessage,date"),
+    );
+    router.fallback(not_found).layer(cors).layer(expose_on_preflight).with_state(ctx)
 }
 
 async fn health() -> Response {

@@ -148,8 +148,9 @@ fn find<'a>(schema: &'a [SchemaAttributeType], name: &str) -> Option<&'a SchemaA
     schema.iter().find(|s| s.name.as_deref() == Some(name))
 }
 
+/// Cognito ends these messages with a newline (one line per offending attribute).
 fn schema_error(detail: impl std::fmt::Display) -> crate::error::ApiError {
-    api_error!(InvalidParameterException, "Attributes did not conform to the schema: {detail}")
+    api_error!(InvalidParameterException, "Attributes did not conform to the schema: {detail}\n")
 }
 
 /// Checks attributes a caller sets: each must be declared, mutable (unless `creating`), of its
@@ -191,11 +192,19 @@ pub fn check_writable(schema: &[SchemaAttributeType], attributes: &[AttributeTyp
 }
 
 /// Checks that a new user has every required attribute.
+/// Checks that a new user has every required attribute, and no verified flag without the
+/// value it verifies.
 pub fn check_required(schema: &[SchemaAttributeType], attributes: &[(String, String)]) -> ApiResult<()> {
+    let has = |name: &str| attributes.iter().any(|(n, _)| n == name);
     for def in schema.iter().filter(|s| s.required == Some(true)) {
         let name = def.name.as_deref().unwrap_or_default();
-        if name != "sub" && !attributes.iter().any(|(n, _)| n == name) {
+        if name != "sub" && !has(name) {
             return Err(schema_error(format!("{name}: The attribute is required")));
+        }
+    }
+    for (attribute, flag) in [("email", "email_verified"), ("phone_number", "phone_number_verified")] {
+        if !has(attribute) && attributes.iter().any(|(n, v)| n == flag && v == "true") {
+            return Err(api_error!(InvalidParameterException, "No {attribute} provided but {flag} was true"));
         }
     }
     Ok(())
@@ -250,7 +259,7 @@ mod tests {
         let e = check_writable(&schema, &[attr("custom:nope", "x")], true).unwrap_err();
         assert_eq!(
             e.message(),
-            "Attributes did not conform to the schema: custom:nope: Attribute does not exist in the schema."
+            "Attributes did not conform to the schema: custom:nope: Attribute does not exist in the schema.\n"
         );
         assert!(check_writable(&schema, &[attr("sub", "x")], true).is_err());
         assert!(check_writable(&schema, &[attr("email_verified", "yes")], true).is_err());

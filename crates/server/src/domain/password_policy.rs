@@ -9,9 +9,10 @@ use userpool_model::types::PasswordPolicyType;
 /// How the operation words the error (spec §0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wording {
-    /// SignUp, AdminCreateUser, AdminSetUserPassword, ChangePassword.
+    /// SignUp, AdminCreateUser, ChangePassword.
     DidNotConform,
-    /// ConfirmForgotPassword and the NEW_PASSWORD_REQUIRED challenge.
+    /// ConfirmForgotPassword, AdminSetUserPassword (recorded from AWS) and the
+    /// NEW_PASSWORD_REQUIRED challenge.
     DoesNotConform,
 }
 

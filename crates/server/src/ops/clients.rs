@@ -11,19 +11,49 @@ use crate::store::DocumentRow;
 use serde_json::Value;
 use userpool_model::types::*;
 
-/// Cognito's defaults for what the request leaves out.
+/// Cognito's defaults for what the request leaves out, as recorded responses show them: units
+/// `{}` (hours for access and ID tokens and days for refresh tokens are implied), no
+/// `PreventUserExistenceErrors` (it then behaves as LEGACY), no `ExplicitAuthFlows` (SRP, refresh
+/// and custom auth are implied).
 fn fill_defaults(c: &mut UserPoolClientType) {
     c.refresh_token_validity.get_or_insert(30);
-    c.token_validity_units.get_or_insert_with(|| TokenValidityUnitsType {
-        access_token: Some(TimeUnitsType::Hours),
-        id_token: Some(TimeUnitsType::Hours),
-        refresh_token: Some(TimeUnitsType::Days),
-    });
+    c.token_validity_units.get_or_insert_with(TokenValidityUnitsType::default);
     c.allowed_oauth_flows_user_pool_client.get_or_insert(false);
-    c.prevent_user_existence_errors.get_or_insert(PreventUserExistenceErrorTypes::Legacy);
     c.enable_token_revocation.get_or_insert(true);
     c.enable_propagate_additional_user_context_data.get_or_insert(false);
     c.auth_session_validity.get_or_insert(3);
+}
+
+fn seconds(value: i32, unit: Option<TimeUnitsType>, default: TimeUnitsType) -> i64 {
+    let unit_seconds = match unit.unwrap_or(default) {
+        TimeUnitsType::Seconds => 1,
+        TimeUnitsType::Minutes => 60,
+        TimeUnitsType::Hours => 3600,
+        TimeUnitsType::Days => 86_400,
+    };
+    i64::from(value) * unit_seconds
+}
+
+/// Token lifetimes within Cognito's ranges: access and ID tokens 5 minutes to 1 day, refresh
+/// tokens 1 hour to 10 years (spec §10).
+fn check_token_validity(c: &UserPoolClientType) -> ApiResult<()> {
+    let units = c.token_validity_units.clone().unwrap_or_default();
+    let checks = [
+        (c.access_token_validity, units.access_token, TimeUnitsType::Hours, 300, 86_400, "AccessToken"),
+        (c.id_token_validity, units.id_token, TimeUnitsType::Hours, 300, 86_400, "IdToken"),
+        (c.refresh_token_validity, units.refresh_token, TimeUnitsType::Days, 3600, 315_360_000, "RefreshToken"),
+    ];
+    for (value, unit, default, min, max, name) in checks {
+        if let Some(v) = value
+            && !(min..=max).contains(&seconds(v, unit, default))
+        {
+            return Err(api_error!(
+                InvalidParameterException,
+                "Invalid range for token validity: {name} must be between {min} seconds and {max} seconds."
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn as_client_document(request: &impl serde::Serialize) -> ApiResult<UserPoolClientType> {
@@ -67,6 +97,7 @@ pub(super) async fn create_user_pool_client(
     let pool = Pool::load(ctx, &req.user_pool_id).await?;
     let mut client = as_client_document(&req)?;
     check_attribute_lists(&pool, &client)?;
+    check_token_validity(&client)?;
     let id = ids::client_id();
     client.client_id = Some(id.clone().into());
     if req.generate_secret == Some(true) {
@@ -102,6 +133,7 @@ pub(super) async fn update_user_pool_client(
     let (row, old) = load(ctx, &req.user_pool_id, &req.client_id).await?;
     let mut client = as_client_document(&req)?;
     check_attribute_lists(&pool, &client)?;
+    check_token_validity(&client)?;
     client.client_secret = old.client_secret;
     client.client_name = client.client_name.or(old.client_name);
     client.creation_date = old.creation_date;

@@ -126,8 +126,9 @@ pub(super) async fn sign_up(ctx: &Ctx, req: SignUpRequest) -> ApiResult<SignUpRe
             .filter_map(|(k, v)| v.map(|v| (k, v)))
             .collect(),
         attributes,
+        force_aliases: false,
     };
-    ctx.store.create_user(&new).await.map_err(|e| conflict(e, "User already exists"))?;
+    ctx.store.create_user(&new).await.map_err(|e| conflict(&pool, e, "User already exists"))?;
     let user =
         ctx.store.find_user_by_sub(&pool.id, &sub).await?.ok_or_else(|| ApiError::internal("created user vanished"))?;
     let code_delivery_details = send_code(ctx, &pool, &user, "SignUp").await?;

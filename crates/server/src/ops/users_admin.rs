@@ -53,20 +53,38 @@ pub(crate) fn new_identity(
         attributes.push((attribute.to_string(), username.to_string()));
         sub.clone()
     } else {
+        if pool.has_alias_attribute("email") && looks_like_email(username) {
+            return Err(api_error!(
+                InvalidParameterException,
+                "Username cannot be of email format, since user pool is configured for email alias."
+            ));
+        }
+        if pool.has_alias_attribute("phone_number") && looks_like_phone(username) {
+            return Err(api_error!(
+                InvalidParameterException,
+                "Username cannot be of phone number format, since user pool is configured for phone number alias."
+            ));
+        }
         username.to_string()
     };
     Ok((sub, internal, attributes))
 }
 
 /// Maps a unique-key conflict from `create_user`/`update_user_attributes`.
-pub(crate) fn conflict(e: StoreError, username_message: &'static str) -> ApiError {
+/// In pools whose usernames are emails or phone numbers, a taken one is a taken username.
+pub(crate) fn conflict(pool: &Pool, e: StoreError, username_message: &'static str) -> ApiError {
     match e {
         StoreError::Conflict(what) if what == "username" => {
             api_error!(UsernameExistsException, "{username_message}")
         }
         StoreError::Conflict(what) => {
-            let attribute = what.strip_prefix("alias:").unwrap_or(&what).replace("phone_number", "phone number");
-            api_error!(AliasExistsException, "An account with the given {attribute} already exists.")
+            let attribute = what.strip_prefix("alias:").unwrap_or(&what);
+            let spoken = attribute.replace("phone_number", "phone number");
+            if pool.has_username_attribute(attribute) {
+                api_error!(UsernameExistsException, "An account with the given {spoken} already exists.")
+            } else {
+                api_error!(AliasExistsException, "An account with the given {spoken} already exists.")
+            }
         }
         other => other.into(),
     }
@@ -183,8 +201,9 @@ pub(super) async fn admin_create_user(ctx: &Ctx, req: AdminCreateUserRequest) ->
         password: Some(record),
         aliases: aliases(&pool, &attributes).into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect(),
         attributes,
+        force_aliases: req.force_alias_creation == Some(true),
     };
-    ctx.store.create_user(&new).await.map_err(|e| conflict(e, "User account already exists"))?;
+    ctx.store.create_user(&new).await.map_err(|e| conflict(&pool, e, "User account already exists"))?;
     let user =
         ctx.store.find_user_by_sub(&pool.id, &sub).await?.ok_or_else(|| ApiError::internal("created user vanished"))?;
     if req.message_action != Some(MessageActionType::Suppress) {
@@ -244,7 +263,7 @@ pub(crate) async fn change_attributes(
     ctx.store
         .update_user_attributes(&pool.id, &user.sub, &set, &remove, &aliases, ctx.clock.now_ms())
         .await
-        .map_err(|e| conflict(e, "User account already exists"))
+        .map_err(|e| conflict(&pool, e, "User account already exists"))
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminUpdateUserAttributes.html
@@ -276,13 +295,13 @@ pub(super) async fn admin_delete_user_attributes(
             None => {
                 return Err(api_error!(
                     InvalidParameterException,
-                    "Attributes did not conform to the schema: {name}: Attribute does not exist in the schema."
+                    "Attributes did not conform to the schema: {name}: Attribute does not exist in the schema.\n"
                 ));
             }
             Some(d) if d.required == Some(true) || name == "sub" => {
                 return Err(api_error!(
                     InvalidParameterException,
-                    "Attributes did not conform to the schema: {name}: The attribute is required"
+                    "Attributes did not conform to the schema: {name}: The attribute is required\n"
                 ));
             }
             Some(d) if d.mutable == Some(false) => {
@@ -302,7 +321,7 @@ pub(super) async fn admin_set_user_password(
 ) -> ApiResult<AdminSetUserPasswordResponse> {
     let pool = Pool::load(ctx, &req.user_pool_id).await?;
     let user = existing_user(ctx, &pool, &req.username).await?;
-    password_policy::check(&pool.password_policy(), &req.password, Wording::DidNotConform)?;
+    password_policy::check(&pool.password_policy(), &req.password, Wording::DoesNotConform)?;
     let record = password_record(ctx, &pool, &user.username, &req.password).await?;
     let status =
         if req.permanent == Some(true) { UserStatusType::Confirmed } else { UserStatusType::ForceChangePassword };

@@ -39,6 +39,9 @@ pub struct NewUser {
     pub password: Option<PasswordRecord>,
     pub attributes: Vec<(String, String)>,
     pub aliases: Vec<(AliasKind, String)>,
+    /// Take aliases over from whoever holds them (AdminCreateUser's ForceAliasCreation): only the
+    /// last user to claim a verified value can sign in with it.
+    pub force_aliases: bool,
 }
 
 /// A password as stored: the argon2id hash and the SRP salt and verifier derived from it.
@@ -171,6 +174,14 @@ impl Store {
                 .await?;
         }
         for (kind, key) in &u.aliases {
+            if u.force_aliases {
+                sqlx::query("DELETE FROM user_aliases WHERE pool_id = $1 AND kind = $2 AND value_key = $3")
+                    .bind(&u.pool_id)
+                    .bind(kind.attribute())
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             insert_alias(&mut tx, &u.pool_id, &u.sub, *kind, key).await?;
         }
         tx.commit().await?;

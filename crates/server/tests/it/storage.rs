@@ -15,6 +15,7 @@ fn user(pool: &str, sub: &str, name: &str, email: &str) -> NewUser {
         password: None,
         attributes: vec![("sub".into(), sub.into()), ("email".into(), email.into())],
         aliases: vec![(AliasKind::Email, email.to_lowercase())],
+        force_aliases: false,
     }
 }
 

@@ -49,7 +49,7 @@ async fn admin_user_lifecycle() {
     );
     assert_eq!(
         (code.as_str(), message.as_str()),
-        ("InvalidPasswordException", "Password did not conform with policy: Password must have uppercase characters")
+        ("InvalidPasswordException", "Password does not conform to policy: Password must have uppercase characters")
     );
     c.admin_set_user_password()
         .user_pool_id(&pool)
