@@ -3,6 +3,7 @@
 use crate::clock::{Clock, epoch_seconds};
 use crate::config::Settings;
 use crate::delivery::Delivery;
+use crate::domain::quota::RateQuota;
 use crate::hashing::PasswordHasher;
 use crate::protocol;
 use crate::store::Store;
@@ -25,6 +26,8 @@ pub struct Ctx {
     pub delivery: Delivery,
     /// HMAC key for one-time codes, generated at first start and kept with the data.
     pub code_key: Vec<u8>,
+    /// The UserAccountRecovery request quota.
+    pub recovery_quota: RateQuota,
 }
 
 impl Ctx {
@@ -37,7 +40,8 @@ impl Ctx {
             .map_err(|e| format!("database: {e}"))?;
         let code_key = hex::decode(code_key).map_err(|e| format!("stored code key: {e}"))?;
         let delivery = Delivery::new(store.clone(), Arc::clone(&clock));
-        Ok(Ctx { settings, store, hasher, clock, delivery, code_key })
+        let recovery_quota = RateQuota::new(settings.recovery.rate_limit_per_second);
+        Ok(Ctx { settings, store, hasher, clock, delivery, code_key, recovery_quota })
     }
 }
 

@@ -38,6 +38,19 @@ pub struct ServeArgs {
     /// every admin operation.
     #[arg(long, env = "USERPOOL_INSECURE_NO_CREDENTIALS")]
     pub insecure_no_credentials: bool,
+    /// How long a password-reset code is valid (Cognito: one hour).
+    #[arg(long, env = "USERPOOL_CODE_VALIDITY_SECONDS")]
+    pub code_validity_seconds: Option<u32>,
+    /// Wrong reset codes a user may try per hour before LimitExceededException.
+    #[arg(long, env = "USERPOOL_CONFIRM_ATTEMPTS_PER_HOUR")]
+    pub confirm_attempts_per_hour: Option<u32>,
+    /// ForgotPassword requests per user per hour before LimitExceededException.
+    #[arg(long, env = "USERPOOL_FORGOT_PASSWORD_PER_HOUR")]
+    pub forgot_password_per_hour: Option<u32>,
+    /// Requests per second per pool for the UserAccountRecovery operations before
+    /// TooManyRequestsException (Cognito: 30); 0 turns the quota off.
+    #[arg(long, env = "USERPOOL_RECOVERY_RATE_LIMIT")]
+    pub recovery_rate_limit: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -66,6 +79,34 @@ pub struct FileConfig {
     pub insecure_no_credentials: Option<bool>,
     /// Serve /_userpool/messages and /moto-api/* even when not in local mode.
     pub enable_test_endpoints: Option<bool>,
+    pub code_validity_seconds: Option<u32>,
+    pub confirm_attempts_per_hour: Option<u32>,
+    pub forgot_password_per_hour: Option<u32>,
+    pub recovery_rate_limit: Option<u32>,
+}
+
+/// Account-recovery limits (../shared/spec/cognito-recovery.md §2.2, §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoverySettings {
+    /// Reset codes are valid this long.
+    pub code_validity_ms: i64,
+    /// Wrong-code budget per user per hour.
+    pub confirm_attempts_per_hour: u32,
+    /// ForgotPassword sends per user per hour.
+    pub forgot_password_per_hour: u32,
+    /// UserAccountRecovery requests per second per pool; 0 is off.
+    pub rate_limit_per_second: u32,
+}
+
+impl Default for RecoverySettings {
+    fn default() -> Self {
+        RecoverySettings {
+            code_validity_ms: 3_600_000,
+            confirm_attempts_per_hour: 5,
+            forgot_password_per_hour: 5,
+            rate_limit_per_second: 30,
+        }
+    }
 }
 
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -94,6 +135,7 @@ pub struct Settings {
     pub credentials: Option<Credentials>,
     /// /_userpool/messages and /moto-api/* are served.
     pub test_endpoints: bool,
+    pub recovery: RecoverySettings,
 }
 
 impl Settings {
@@ -145,6 +187,25 @@ impl Settings {
         if account_id.len() != 12 || !account_id.chars().all(|c| c.is_ascii_digit()) {
             return Err(format!("account_id must be 12 digits, not {account_id:?}"));
         }
+        let defaults = RecoverySettings::default();
+        let recovery = RecoverySettings {
+            code_validity_ms: args
+                .code_validity_seconds
+                .or(file.code_validity_seconds)
+                .map_or(defaults.code_validity_ms, |s| i64::from(s.max(1)) * 1000),
+            confirm_attempts_per_hour: args
+                .confirm_attempts_per_hour
+                .or(file.confirm_attempts_per_hour)
+                .unwrap_or(defaults.confirm_attempts_per_hour),
+            forgot_password_per_hour: args
+                .forgot_password_per_hour
+                .or(file.forgot_password_per_hour)
+                .unwrap_or(defaults.forgot_password_per_hour),
+            rate_limit_per_second: args
+                .recovery_rate_limit
+                .or(file.recovery_rate_limit)
+                .unwrap_or(defaults.rate_limit_per_second),
+        };
         let local = credentials.is_none();
         Ok(Settings {
             bind,
@@ -157,6 +218,7 @@ impl Settings {
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get)),
             credentials,
             test_endpoints: local || file.enable_test_endpoints.unwrap_or(false),
+            recovery,
         })
     }
 }

@@ -88,13 +88,23 @@ impl PasswordHasher {
 
     /// Hashes a password with a fresh salt (call from blocking code, e.g. inside `run`).
     pub fn hash_blocking(params: HashParams, password: &str) -> Result<String, ApiError> {
-        let salt: [u8; SALT_LEN] = rand::random();
+        Self::hash_with_salt(params, password, &rand::random::<[u8; SALT_LEN]>())
+    }
+
+    /// Hashes a password with a given salt. A user keeps one salt for all their passwords, so
+    /// one hash of a candidate can be compared with every earlier hash (password history).
+    pub fn hash_with_salt(params: HashParams, password: &str, salt: &[u8]) -> Result<String, ApiError> {
         let mut out = [0u8; 32];
         params
             .argon2()
-            .and_then(|a| a.hash_password_into(password.as_bytes(), &salt, &mut out))
+            .and_then(|a| a.hash_password_into(password.as_bytes(), salt, &mut out))
             .map_err(ApiError::internal)?;
-        Ok(phc(params, &salt, &out))
+        Ok(phc(params, salt, &out))
+    }
+
+    /// The salt of a PHC string this module wrote.
+    pub fn salt_of(stored: &str) -> Option<Vec<u8>> {
+        parse_phc(stored).map(|(_, salt, _)| salt)
     }
 
     /// Whether `password` matches `stored` (call from blocking code). Unreadable stored hashes
@@ -129,6 +139,14 @@ mod tests {
         assert!(!PasswordHasher::verify_blocking("Passw0rd!", "garbage"));
         let again = PasswordHasher::hash_blocking(HashParams::TEST, "Passw0rd!").unwrap();
         assert_ne!(h, again, "each hash has its own salt");
+    }
+
+    #[test]
+    fn one_salt_makes_equal_passwords_equal_hashes() {
+        let first = PasswordHasher::hash_blocking(HashParams::TEST, "Passw0rd!").unwrap();
+        let salt = PasswordHasher::salt_of(&first).unwrap();
+        assert_eq!(PasswordHasher::hash_with_salt(HashParams::TEST, "Passw0rd!", &salt).unwrap(), first);
+        assert_ne!(PasswordHasher::hash_with_salt(HashParams::TEST, "Passw0rd?", &salt).unwrap(), first);
     }
 
     #[test]

@@ -6,4 +6,6 @@ pub mod filter;
 pub mod ids;
 pub mod password_policy;
 pub mod pools;
+pub mod quota;
+pub mod recovery;
 pub mod users;

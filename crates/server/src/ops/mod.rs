@@ -2,16 +2,19 @@
 //! `async fn(&Ctx, <Op>Request) -> Result<<Op>Response, ApiError>` next to its AWS reference link.
 
 mod clients;
+mod recovery;
 mod signup;
 mod user_pools;
 mod users_admin;
 
 use crate::app::Ctx;
+use crate::delivery::Message;
+use crate::domain::codes;
 use crate::domain::ids::pool_name_of;
 use crate::domain::pools::Pool;
 use crate::error::{ApiError, ApiResult};
 use crate::hashing::PasswordHasher;
-use crate::store::PasswordRecord;
+use crate::store::{PasswordRecord, UserRow};
 use crate::{api_error, srp};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -22,7 +25,7 @@ use serde_json::Value;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use userpool_model::Operation;
-use userpool_model::types::UserPoolClientType;
+use userpool_model::types::{CodeDeliveryDetailsType, DeliveryMediumType, UserPoolClientType};
 
 /// Runs a validated request. Operations not implemented yet answer `NotImplementedException`.
 pub async fn dispatch(ctx: &Ctx, operation: Operation, input: Value) -> ApiResult<Value> {
@@ -52,6 +55,9 @@ pub async fn dispatch(ctx: &Ctx, operation: Operation, input: Value) -> ApiResul
         O::SignUp => run(ctx, input, signup::sign_up).await,
         O::ConfirmSignUp => run(ctx, input, signup::confirm_sign_up).await,
         O::ResendConfirmationCode => run(ctx, input, signup::resend_confirmation_code).await,
+        O::ForgotPassword => run(ctx, input, recovery::forgot_password).await,
+        O::AdminResetUserPassword => run(ctx, input, recovery::admin_reset_user_password).await,
+        O::ConfirmForgotPassword => run(ctx, input, recovery::confirm_forgot_password).await,
         other => Err(api_error!(
             NotImplementedException,
             "userpool does not implement {} yet; the request was valid. See the README for the implemented operations.",
@@ -115,24 +121,109 @@ pub(crate) fn check_secret_hash(client: &UserPoolClientType, usernames: &[&str],
 }
 
 /// Hashes a new password and derives the SRP salt and verifier USER_SRP_AUTH needs, in one
-/// blocking task.
+/// blocking task. `earlier` holds the user's current hash first, then older ones: the new hash
+/// reuses the current one's salt, and the answer says whether the password equals any of them
+/// (one argon2 computation however long the history; README, "Password history").
 pub(crate) async fn password_record(
     ctx: &Ctx,
     pool: &Pool,
     user_id_for_srp: &str,
     password: &str,
-) -> ApiResult<PasswordRecord> {
+    earlier: Vec<String>,
+) -> ApiResult<(PasswordRecord, bool)> {
     let params = ctx.hasher.params();
     let (pool_name, user_id, password) =
         (pool_name_of(&pool.id).to_string(), user_id_for_srp.to_string(), password.to_string());
     ctx.hasher
         .run(move || {
-            let hash = PasswordHasher::hash_blocking(params, &password)?;
-            let salt: [u8; 16] = rand::random();
-            let verifier = srp::verifier(&pool_name, &user_id, &password, &salt);
-            Ok(PasswordRecord { hash, srp_salt: hex::encode(salt), srp_verifier: hex::encode(verifier) })
+            let hash = match earlier.first().and_then(|h| PasswordHasher::salt_of(h)) {
+                Some(salt) => PasswordHasher::hash_with_salt(params, &password, &salt)?,
+                None => PasswordHasher::hash_blocking(params, &password)?,
+            };
+            let reused = earlier.iter().any(|h| bool::from(h.as_bytes().ct_eq(hash.as_bytes())));
+            let srp_salt: [u8; 16] = rand::random();
+            let verifier = srp::verifier(&pool_name, &user_id, &password, &srp_salt);
+            Ok((PasswordRecord { hash, srp_salt: hex::encode(srp_salt), srp_verifier: hex::encode(verifier) }, reused))
         })
         .await?
+}
+
+/// The hashes a new password must differ from: the current one and, with PasswordHistorySize n,
+/// the n − 1 before it. The current hash comes first (its salt is reused).
+pub(crate) async fn earlier_hashes(ctx: &Ctx, pool: &Pool, user: &UserRow) -> ApiResult<Vec<String>> {
+    let mut earlier: Vec<String> = user.password_hash.iter().cloned().collect();
+    let size = i64::from(pool.password_policy().password_history_size.unwrap_or(0));
+    if size > 1 {
+        earlier.extend(ctx.store.password_history(&pool.id, &user.sub, size - 1).await?);
+    }
+    Ok(earlier)
+}
+
+/// Cognito does not publish this message (spec §14); this is userpool's wording.
+pub(crate) fn password_reused() -> ApiError {
+    api_error!(
+        PasswordHistoryPolicyViolationException,
+        "The password has been used recently; choose one that is not among the last passwords of this user."
+    )
+}
+
+/// PasswordHistorySize ≥ 1: a new password may equal none of the last n (the current included).
+pub(crate) fn enforces_history(pool: &Pool) -> bool {
+    pool.password_policy().password_history_size.unwrap_or(0) > 0
+}
+
+/// A one-time code to generate, store (as an HMAC) and send.
+pub(crate) struct CodeToSend {
+    /// The user's code slot: a newer code in the same slot voids the older one.
+    pub slot: &'static str,
+    /// The operation sending it (the message's Purpose).
+    pub purpose: &'static str,
+    pub ttl_ms: i64,
+    pub attribute: &'static str,
+    pub medium: DeliveryMediumType,
+    pub destination: String,
+    /// The body when the pool's VerificationMessageTemplate has none.
+    pub default_body: &'static str,
+}
+
+/// Generates, stores and sends a code with the pool's verification template (Cognito has no
+/// separate reset template, spec §4.4); returns the masked CodeDeliveryDetails.
+pub(crate) async fn deliver_code(
+    ctx: &Ctx,
+    pool: &Pool,
+    user: &UserRow,
+    c: CodeToSend,
+) -> ApiResult<CodeDeliveryDetailsType> {
+    let code = codes::generate();
+    let now = ctx.clock.now_ms();
+    let digest = codes::digest(&ctx.code_key, &pool.id, &user.sub, &code);
+    ctx.store.put_code(&pool.id, &user.sub, c.slot, &digest, now, now + c.ttl_ms).await?;
+    let template = pool.config.verification_message_template.clone().unwrap_or_default();
+    let (subject, body) = match c.medium {
+        DeliveryMediumType::Email => (
+            Some(template.email_subject.unwrap_or_else(|| "Your verification code".into())),
+            template.email_message.unwrap_or_else(|| c.default_body.into()),
+        ),
+        DeliveryMediumType::Sms => (None, template.sms_message.unwrap_or_else(|| c.default_body.into())),
+    };
+    let masked = codes::mask_destination(c.attribute, &c.destination);
+    ctx.delivery
+        .send(Message {
+            pool_id: pool.id.clone(),
+            username: user.username.clone(),
+            purpose: c.purpose,
+            medium: c.medium,
+            destination: c.destination,
+            subject,
+            body: body.replace("{####}", &code),
+            code: Some(code),
+        })
+        .await?;
+    Ok(CodeDeliveryDetailsType {
+        destination: Some(masked),
+        delivery_medium: Some(c.medium),
+        attribute_name: Some(c.attribute.to_string()),
+    })
 }
 
 /// Reads and writes `NextToken`/`PaginationToken`: the last key of the previous page, base64.

@@ -1,12 +1,11 @@
 //! Self-service sign-up: SignUp, ConfirmSignUp, ResendConfirmationCode.
 
-use super::users_admin::{change_attributes, code_digest, conflict, new_identity};
-use super::{check_secret_hash, load_client, password_record};
+use super::users_admin::{change_attributes, conflict, new_identity};
+use super::{CodeToSend, check_secret_hash, deliver_code, load_client, password_record};
 use crate::api_error;
 use crate::app::Ctx;
-use crate::delivery::Message;
 use crate::domain::attributes::{check_required, check_writable};
-use crate::domain::codes::{self, mask_destination};
+use crate::domain::codes;
 use crate::domain::password_policy::{self, Wording};
 use crate::domain::pools::Pool;
 use crate::domain::users;
@@ -38,46 +37,16 @@ async fn send_code(
     let Some((attribute, medium, destination)) = verification_channel(pool, user) else {
         return Ok(None);
     };
-    let code = codes::generate();
-    let now = ctx.clock.now_ms();
-    ctx.store
-        .put_code(
-            &pool.id,
-            &user.sub,
-            CODE_PURPOSE,
-            &code_digest(ctx, pool, user, &code),
-            now,
-            now + SIGN_UP_CODE_TTL_MS,
-        )
-        .await?;
-    let template = pool.config.verification_message_template.clone().unwrap_or_default();
-    let (subject, body) = match medium {
-        DeliveryMediumType::Email => (
-            Some(template.email_subject.unwrap_or_else(|| "Your verification code".into())),
-            template.email_message.unwrap_or_else(|| "Your verification code is {####}. ".into()),
-        ),
-        DeliveryMediumType::Sms => {
-            (None, template.sms_message.unwrap_or_else(|| "Your verification code is {####}. ".into()))
-        }
+    let code = CodeToSend {
+        slot: CODE_PURPOSE,
+        purpose,
+        ttl_ms: SIGN_UP_CODE_TTL_MS,
+        attribute,
+        medium,
+        destination,
+        default_body: "Your verification code is {####}. ",
     };
-    let masked = mask_destination(attribute, &destination);
-    ctx.delivery
-        .send(Message {
-            pool_id: pool.id.clone(),
-            username: user.username.clone(),
-            purpose,
-            medium,
-            destination,
-            subject,
-            body: body.replace("{####}", &code),
-            code: Some(code),
-        })
-        .await?;
-    Ok(Some(CodeDeliveryDetailsType {
-        destination: Some(masked),
-        delivery_medium: Some(medium),
-        attribute_name: Some(attribute.to_string()),
-    }))
+    Ok(Some(deliver_code(ctx, pool, user, code).await?))
 }
 
 /// The user a public operation names, with the errors LEGACY clients see (spec §3).
@@ -109,7 +78,7 @@ pub(super) async fn sign_up(ctx: &Ctx, req: SignUpRequest) -> ApiResult<SignUpRe
             attributes.push((flag.to_string(), "false".to_string()));
         }
     }
-    let record = password_record(ctx, &pool, &internal, password).await?;
+    let (record, _) = password_record(ctx, &pool, &internal, password, Vec::new()).await?;
     let new = NewUser {
         pool_id: pool.id.clone(),
         sub: sub.clone(),

@@ -1,16 +1,16 @@
 //! Users, through the IAM-authorised admin operations, and ListUsers.
 
-use super::{decode_token, encode_token, password_record};
+use super::{decode_token, earlier_hashes, encode_token, enforces_history, password_record, password_reused};
 use crate::api_error;
 use crate::app::Ctx;
 use crate::clock::epoch_seconds;
 use crate::delivery::Message;
 use crate::domain::attributes::{check_required, check_writable, looks_like_email, looks_like_phone};
 use crate::domain::filter::{self, FilterError};
+use crate::domain::ids;
 use crate::domain::password_policy::{self, Wording};
 use crate::domain::pools::Pool;
 use crate::domain::users::{self, aliases, attribute_types, status, user_type};
-use crate::domain::{codes, ids};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{NewUser, StoreError, UserRow};
 use rand::seq::SliceRandom;
@@ -179,7 +179,9 @@ pub(super) async fn admin_create_user(ctx: &Ctx, req: AdminCreateUserRequest) ->
                 user.username
             ));
         }
-        let record = password_record(ctx, &pool, &user.username, &password).await?;
+        let (record, _) =
+            password_record(ctx, &pool, &user.username, &password, user.password_hash.iter().cloned().collect())
+                .await?;
         ctx.store.set_password(&pool.id, &user.sub, &record, None, ctx.clock.now_ms()).await?;
         send_invitation(ctx, &pool, &user, &req.username, &password, &mediums).await?;
         return Ok(AdminCreateUserResponse { user: Some(user_type(&user, None)) });
@@ -189,7 +191,7 @@ pub(super) async fn admin_create_user(ctx: &Ctx, req: AdminCreateUserRequest) ->
     check_writable(&schema, &given, true)?;
     let (sub, internal, attributes) = new_identity(&pool, &req.username, &given)?;
     check_required(&schema, &attributes)?;
-    let record = password_record(ctx, &pool, &internal, &password).await?;
+    let (record, _) = password_record(ctx, &pool, &internal, &password, Vec::new()).await?;
     let new = NewUser {
         pool_id: pool.id.clone(),
         sub: sub.clone(),
@@ -321,11 +323,20 @@ pub(super) async fn admin_set_user_password(
 ) -> ApiResult<AdminSetUserPasswordResponse> {
     let pool = Pool::load(ctx, &req.user_pool_id).await?;
     let user = existing_user(ctx, &pool, &req.username).await?;
+    ctx.recovery_quota.check(&pool.id, ctx.clock.now_ms())?;
     password_policy::check(&pool.password_policy(), &req.password, Wording::DoesNotConform)?;
-    let record = password_record(ctx, &pool, &user.username, &req.password).await?;
+    let earlier = earlier_hashes(ctx, &pool, &user).await?;
+    let (record, reused) = password_record(ctx, &pool, &user.username, &req.password, earlier).await?;
+    if reused && enforces_history(&pool) {
+        return Err(password_reused());
+    }
     let status =
         if req.permanent == Some(true) { UserStatusType::Confirmed } else { UserStatusType::ForceChangePassword };
-    ctx.store.set_password(&pool.id, &user.sub, &record, Some(status.as_str()), ctx.clock.now_ms()).await?;
+    let now = ctx.clock.now_ms();
+    ctx.store.set_password(&pool.id, &user.sub, &record, Some(status.as_str()), now).await?;
+    if let Some(previous) = &user.password_hash {
+        ctx.store.append_password_history(&pool.id, &user.sub, previous, now).await?;
+    }
     Ok(AdminSetUserPasswordResponse {})
 }
 
@@ -388,11 +399,6 @@ pub(super) async fn list_users(ctx: &Ctx, req: ListUsersRequest) -> ApiResult<Li
     };
     let only = req.attributes_to_get.as_deref();
     Ok(ListUsersResponse { users: Some(rows.iter().map(|u| user_type(u, only)).collect()), pagination_token })
-}
-
-/// The code HMAC for a user.
-pub(crate) fn code_digest(ctx: &Ctx, pool: &Pool, user: &UserRow, code: &str) -> String {
-    codes::digest(&ctx.code_key, &pool.id, &user.sub, code)
 }
 
 #[cfg(test)]

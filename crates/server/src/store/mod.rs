@@ -9,8 +9,10 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 use std::time::Duration;
 
+mod recovery;
 mod users;
 
+pub use recovery::RecoveryEvent;
 pub use users::{AliasKind, FilterTarget, NewUser, PasswordRecord, UserFilter, UserRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -97,9 +99,18 @@ impl Store {
     /// Wipes every row (the moto-compatible reset endpoint).
     pub async fn reset(&self) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        for table in
-            ["messages", "user_codes", "user_aliases", "user_attributes", "users", "user_pool_clients", "user_pools"]
-        {
+        for table in [
+            "recovery_events",
+            "messages",
+            "password_history",
+            "user_counters",
+            "user_codes",
+            "user_aliases",
+            "user_attributes",
+            "users",
+            "user_pool_clients",
+            "user_pools",
+        ] {
             sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -157,7 +168,17 @@ impl Store {
     /// Deletes a pool with its clients, users and messages; false if it does not exist.
     pub async fn delete_pool(&self, id: &str) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        for table in ["messages", "user_codes", "user_aliases", "user_attributes", "users", "user_pool_clients"] {
+        for table in [
+            "recovery_events",
+            "messages",
+            "password_history",
+            "user_counters",
+            "user_codes",
+            "user_aliases",
+            "user_attributes",
+            "users",
+            "user_pool_clients",
+        ] {
             sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE pool_id = $1")))
                 .bind(id)
                 .execute(&mut *tx)

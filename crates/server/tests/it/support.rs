@@ -81,6 +81,7 @@ pub fn settings(database_url: &str, credentials: Option<Credentials>) -> Setting
         hash_concurrency: 2,
         test_endpoints: credentials.is_none(),
         credentials,
+        recovery: userpool::config::RecoverySettings::default(),
     }
 }
 

@@ -1,0 +1,179 @@
+//! Account recovery: attempt counters, password history, and the one transaction that completes
+//! a reset.
+
+use super::users::PasswordRecord;
+use super::{Store, StoreResult};
+use sqlx::Row;
+
+/// A recovery request as recorded for audit.
+#[derive(Debug, Clone)]
+pub struct RecoveryEvent<'a> {
+    pub pool_id: &'a str,
+    pub sub: &'a str,
+    pub client_id: Option<&'a str>,
+    pub event: &'a str,
+    pub ip_address: Option<&'a str>,
+    pub analytics_endpoint_id: Option<&'a str>,
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Counts one more event in the user's current window of `window_ms` and returns the count,
+    /// the window included. One statement, so concurrent callers each see a distinct count.
+    pub async fn bump_counter(
+        &self,
+        pool_id: &str,
+        sub: &str,
+        name: &str,
+        now: i64,
+        window_ms: i64,
+    ) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "INSERT INTO user_counters (pool_id, sub, name, window_start, count) VALUES ($1, $2, $3, $4, 1) \
+             ON CONFLICT (pool_id, sub, name) DO UPDATE SET \
+             count = CASE WHEN user_counters.window_start <= $5 THEN 1 ELSE user_counters.count + 1 END, \
+             window_start = CASE WHEN user_counters.window_start <= $5 THEN $4 ELSE user_counters.window_start END \
+             RETURNING count",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .bind(name)
+        .bind(now)
+        .bind(now - window_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("count")?)
+    }
+
+    pub async fn reset_counter(&self, pool_id: &str, sub: &str, name: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM user_counters WHERE pool_id = $1 AND sub = $2 AND name = $3")
+            .bind(pool_id)
+            .bind(sub)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The user's most recent earlier password hashes, newest first.
+    pub async fn password_history(&self, pool_id: &str, sub: &str, limit: i64) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT digest FROM password_history WHERE pool_id = $1 AND sub = $2 ORDER BY created_at DESC LIMIT $3",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("digest")?)).collect()
+    }
+
+    /// Completes a reset in one transaction: consumes the code if it is still the stored one,
+    /// sets the new password with status CONFIRMED, moves the old hash into the history and
+    /// clears the user's `counter`. False (and nothing changed) if the code was already used or
+    /// replaced, which is how concurrent confirms of one code get exactly one success.
+    #[allow(clippy::too_many_arguments, reason = "one use case, one transaction")]
+    pub async fn complete_password_reset(
+        &self,
+        pool_id: &str,
+        sub: &str,
+        code_purpose: &str,
+        code_hash: &str,
+        password: &PasswordRecord,
+        previous_hash: Option<&str>,
+        counter: &str,
+        at: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let consumed =
+            sqlx::query("DELETE FROM user_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3 AND code_hash = $4")
+                .bind(pool_id)
+                .bind(sub)
+                .bind(code_purpose)
+                .bind(code_hash)
+                .execute(&mut *tx)
+                .await?;
+        if consumed.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE users SET password_hash = $3, srp_salt = $4, srp_verifier = $5, password_set_at = $6, \
+             updated_at = $6, status = 'CONFIRMED' WHERE pool_id = $1 AND sub = $2",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .bind(&password.hash)
+        .bind(&password.srp_salt)
+        .bind(&password.srp_verifier)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(previous) = previous_hash {
+            sqlx::query("INSERT INTO password_history (pool_id, sub, digest, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(pool_id)
+                .bind(sub)
+                .bind(previous)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM user_counters WHERE pool_id = $1 AND sub = $2 AND name = $3")
+            .bind(pool_id)
+            .bind(sub)
+            .bind(counter)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Appends the replaced hash to the history when a password is set outside a reset.
+    pub async fn append_password_history(&self, pool_id: &str, sub: &str, digest: &str, at: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO password_history (pool_id, sub, digest, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(pool_id)
+            .bind(sub)
+            .bind(digest)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn record_recovery_event(&self, e: &RecoveryEvent<'_>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO recovery_events (id, pool_id, sub, client_id, event, ip_address, analytics_endpoint_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(e.pool_id)
+        .bind(e.sub)
+        .bind(e.client_id)
+        .bind(e.event)
+        .bind(e.ip_address)
+        .bind(e.analytics_endpoint_id)
+        .bind(e.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Recorded recovery events of a user, oldest first: (event, ip address, analytics endpoint id).
+    pub async fn recovery_events(
+        &self,
+        pool_id: &str,
+        sub: &str,
+    ) -> StoreResult<Vec<(String, Option<String>, Option<String>)>> {
+        let rows = sqlx::query(
+            "SELECT event, ip_address, analytics_endpoint_id FROM recovery_events WHERE pool_id = $1 AND sub = $2 \
+             ORDER BY created_at, id",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("event")?, r.try_get("ip_address")?, r.try_get("analytics_endpoint_id")?)))
+            .collect()
+    }
+}
