@@ -8,6 +8,7 @@ mod support;
 
 mod persistence;
 mod protocol;
+mod recovery;
 mod storage;
 mod user_pools;
 mod users;

@@ -98,7 +98,11 @@ impl TestServer {
     }
 
     pub async fn start_with(settings: Settings) -> TestServer {
-        let ctx = Arc::new(Ctx::new(settings, Arc::new(SystemClock)).await.expect("server context"));
+        Self::start_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    pub async fn start_with_clock(settings: Settings, clock: Arc<dyn userpool::clock::Clock>) -> TestServer {
+        let ctx = Arc::new(Ctx::new(settings, clock).await.expect("server context"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let (tx, rx) = oneshot::channel::<()>();
