@@ -8,8 +8,8 @@ use crate::hashing::PasswordHasher;
 use crate::protocol;
 use crate::store::Store;
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::{HeaderName, Method, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -28,6 +28,8 @@ pub struct Ctx {
     pub code_key: Vec<u8>,
     /// The UserAccountRecovery request quota.
     pub recovery_quota: RateQuota,
+    /// Parsed token signing keys.
+    pub keys: crate::tokens::KeyCache,
 }
 
 impl Ctx {
@@ -41,12 +43,16 @@ impl Ctx {
         let code_key = hex::decode(code_key).map_err(|e| format!("stored code key: {e}"))?;
         let delivery = Delivery::new(store.clone(), Arc::clone(&clock));
         let recovery_quota = RateQuota::new(settings.recovery.rate_limit_per_second);
-        Ok(Ctx { settings, store, hasher, clock, delivery, code_key, recovery_quota })
+        Ok(Ctx { settings, store, hasher, clock, delivery, code_key, recovery_quota, keys: Default::default() })
     }
 }
 
 pub fn router(ctx: Arc<Ctx>) -> Router {
-    let mut router = Router::new().route("/", post(protocol::handle)).route("/health", get(health));
+    let mut router = Router::new()
+        .route("/", post(protocol::handle))
+        .route("/health", get(health))
+        .route("/{pool_id}/.well-known/jwks.json", get(jwks))
+        .route("/{pool_id}/.well-known/openid-configuration", get(openid_configuration));
     if ctx.settings.test_endpoints {
         router = router
             .route("/_userpool/messages", get(messages))
@@ -82,6 +88,49 @@ async fn not_found() -> Response {
     let mut r = protocol::error_response(&uuid::Uuid::new_v4().to_string(), &e);
     *r.status_mut() = StatusCode::NOT_FOUND;
     r
+}
+
+fn pool_error(e: &crate::error::ApiError) -> Response {
+    let mut r = protocol::error_response(&uuid::Uuid::new_v4().to_string(), e);
+    if e.code() == userpool_model::ErrorCode::ResourceNotFoundException {
+        *r.status_mut() = StatusCode::NOT_FOUND;
+    }
+    r
+}
+
+/// The keys that verify the pool's tokens, as Cognito serves them.
+async fn jwks(State(ctx): State<Arc<Ctx>>, Path(pool_id): Path<String>) -> Response {
+    let found = crate::domain::pools::Pool::load(&ctx, &pool_id).await;
+    match found {
+        Ok(_) => match crate::tokens::jwks(&ctx, &pool_id).await {
+            Ok(doc) => axum::Json(doc).into_response(),
+            Err(e) => pool_error(&e),
+        },
+        Err(e) => pool_error(&e),
+    }
+}
+
+/// OpenID Connect discovery, with the issuer the tokens carry.
+async fn openid_configuration(
+    State(ctx): State<Arc<Ctx>>,
+    Path(pool_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = crate::domain::pools::Pool::load(&ctx, &pool_id).await {
+        return pool_error(&e);
+    }
+    let issuer = crate::tokens::issuer(&protocol::issuer_base(&ctx, &headers), &pool_id);
+    axum::Json(json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "subject_types_supported": ["public"],
+        "response_types_supported": ["code", "token"],
+        "scopes_supported": ["openid", "email", "phone", "profile"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "email", "email_verified", "phone_number", "phone_number_verified", "cognito:username"],
+    }))
+    .into_response()
 }
 
 #[derive(Deserialize)]

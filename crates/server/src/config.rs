@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// ForgotPassword requests per user per hour before LimitExceededException.
     #[arg(long, env = "USERPOOL_FORGOT_PASSWORD_PER_HOUR")]
     pub forgot_password_per_hour: Option<u32>,
+    /// Token issuer base URL (`iss` is `<base>/<pool id>`); by default the URL a request was
+    /// sent to.
+    #[arg(long, env = "USERPOOL_ISSUER_BASE")]
+    pub issuer_base: Option<String>,
     /// Requests per second per pool for the UserAccountRecovery operations before
     /// TooManyRequestsException (Cognito: 30); 0 turns the quota off.
     #[arg(long, env = "USERPOOL_RECOVERY_RATE_LIMIT")]
@@ -83,6 +87,7 @@ pub struct FileConfig {
     pub confirm_attempts_per_hour: Option<u32>,
     pub forgot_password_per_hour: Option<u32>,
     pub recovery_rate_limit: Option<u32>,
+    pub issuer_base: Option<String>,
 }
 
 /// Account-recovery limits (../shared/spec/cognito-recovery.md §2.2, §9).
@@ -136,6 +141,8 @@ pub struct Settings {
     /// /_userpool/messages and /moto-api/* are served.
     pub test_endpoints: bool,
     pub recovery: RecoverySettings,
+    /// None: the URL each request was sent to.
+    pub issuer_base: Option<String>,
 }
 
 impl Settings {
@@ -219,6 +226,7 @@ impl Settings {
             credentials,
             test_endpoints: local || file.enable_test_endpoints.unwrap_or(false),
             recovery,
+            issuer_base: args.issuer_base.or(file.issuer_base),
         })
     }
 }

@@ -17,3 +17,4 @@ pub mod ops;
 pub mod protocol;
 pub mod srp;
 pub mod store;
+pub mod tokens;

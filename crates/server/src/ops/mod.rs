@@ -1,6 +1,7 @@
 //! Operation dispatch: one line per implemented operation. Each handler is a plain
 //! `async fn(&Ctx, <Op>Request) -> Result<<Op>Response, ApiError>` next to its AWS reference link.
 
+mod auth;
 mod clients;
 mod recovery;
 mod signup;
@@ -27,10 +28,20 @@ use subtle::ConstantTimeEq;
 use userpool_model::Operation;
 use userpool_model::types::{CodeDeliveryDetailsType, DeliveryMediumType, UserPoolClientType};
 
+/// What an operation may need to know about the HTTP request it came in.
+pub struct Origin {
+    /// The base of token issuers: configured, or the URL the request was sent to.
+    pub issuer_base: String,
+}
+
 /// Runs a validated request. Operations not implemented yet answer `NotImplementedException`.
-pub async fn dispatch(ctx: &Ctx, operation: Operation, input: Value) -> ApiResult<Value> {
+pub async fn dispatch(ctx: &Ctx, operation: Operation, input: Value, origin: &Origin) -> ApiResult<Value> {
     use Operation as O;
     match operation {
+        O::InitiateAuth => run_at(ctx, origin, input, auth::initiate_auth).await,
+        O::AdminInitiateAuth => run_at(ctx, origin, input, auth::admin_initiate_auth).await,
+        O::RespondToAuthChallenge => run_at(ctx, origin, input, auth::respond_to_auth_challenge).await,
+        O::AdminRespondToAuthChallenge => run_at(ctx, origin, input, auth::admin_respond_to_auth_challenge).await,
         O::CreateUserPool => run(ctx, input, user_pools::create_user_pool).await,
         O::DescribeUserPool => run(ctx, input, user_pools::describe_user_pool).await,
         O::UpdateUserPool => run(ctx, input, user_pools::update_user_pool).await,
@@ -66,6 +77,20 @@ pub async fn dispatch(ctx: &Ctx, operation: Operation, input: Value) -> ApiResul
     }
 }
 
+fn decode<Req: DeserializeOwned>(input: Value) -> ApiResult<Req> {
+    // The validator has checked types and required members, so this only fails on a gap
+    // between the validator and the generated types: a SerializationException, not a crash.
+    serde_json::from_value(input).map_err(|e| api_error!(SerializationException, "Invalid request body: {e}"))
+}
+
+fn encode<Resp: Serialize>(response: Resp) -> ApiResult<Value> {
+    // Operations the model gives no output answer `{}` (handlers return `()`).
+    match serde_json::to_value(response).map_err(ApiError::internal)? {
+        Value::Null => Ok(Value::Object(serde_json::Map::new())),
+        output => Ok(output),
+    }
+}
+
 async fn run<Req, Resp>(
     ctx: &Ctx,
     input: Value,
@@ -75,16 +100,21 @@ where
     Req: DeserializeOwned,
     Resp: Serialize,
 {
-    // The validator has checked types and required members, so this only fails on a gap
-    // between the validator and the generated types: a SerializationException, not a crash.
-    let request: Req =
-        serde_json::from_value(input).map_err(|e| api_error!(SerializationException, "Invalid request body: {e}"))?;
-    let response = handler(ctx, request).await?;
-    // Operations the model gives no output answer `{}` (handlers return `()`).
-    match serde_json::to_value(response).map_err(ApiError::internal)? {
-        Value::Null => Ok(Value::Object(serde_json::Map::new())),
-        output => Ok(output),
-    }
+    encode(handler(ctx, decode(input)?).await?)
+}
+
+/// For the operations that need the request's origin (those that issue tokens).
+async fn run_at<Req, Resp>(
+    ctx: &Ctx,
+    origin: &Origin,
+    input: Value,
+    handler: impl AsyncFnOnce(&Ctx, &Origin, Req) -> ApiResult<Resp>,
+) -> ApiResult<Value>
+where
+    Req: DeserializeOwned,
+    Resp: Serialize,
+{
+    encode(handler(ctx, origin, decode(input)?).await?)
 }
 
 // ---- helpers shared by several operations ----

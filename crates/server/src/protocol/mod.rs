@@ -105,12 +105,26 @@ async fn call_operation(
         Invalid::Serialization(m) => api_error!(SerializationException, "{m}"),
         Invalid::Constraints(m) => api_error!(InvalidParameterException, "{m}"),
     })?;
+    let origin = ops::Origin { issuer_base: issuer_base(ctx, headers) };
     // The operation runs in its own task so that a panic becomes InternalErrorException instead
     // of a dropped connection.
     let task_ctx = Arc::clone(ctx);
-    match tokio::spawn(async move { ops::dispatch(&task_ctx, operation, input).await }).await {
+    match tokio::spawn(async move { ops::dispatch(&task_ctx, operation, input, &origin).await }).await {
         Ok(result) => result,
         Err(join_error) => Err(ApiError::internal(format!("operation task failed: {join_error}"))),
+    }
+}
+
+/// The configured issuer base, or the URL the client reached the server at (pycognito and JWT
+/// libraries compare `iss` with the endpoint they were given).
+pub fn issuer_base(ctx: &Ctx, headers: &HeaderMap) -> String {
+    if let Some(base) = &ctx.settings.issuer_base {
+        return base.clone();
+    }
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty() && !h.contains(['/', ' ']));
+    match host {
+        Some(host) => format!("http://{host}"),
+        None => format!("http://{}", ctx.settings.bind),
     }
 }
 

@@ -10,9 +10,11 @@ use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 use std::time::Duration;
 
 mod recovery;
+mod tokens;
 mod users;
 
 pub use recovery::RecoveryEvent;
+pub use tokens::KeyRow;
 pub use users::{AliasKind, FilterTarget, NewUser, PasswordRecord, UserFilter, UserRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -100,6 +102,8 @@ impl Store {
     pub async fn reset(&self) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for table in [
+            "refresh_tokens",
+            "signing_keys",
             "recovery_events",
             "messages",
             "password_history",
@@ -169,6 +173,8 @@ impl Store {
     pub async fn delete_pool(&self, id: &str) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         for table in [
+            "refresh_tokens",
+            "signing_keys",
             "recovery_events",
             "messages",
             "password_history",

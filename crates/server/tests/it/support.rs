@@ -82,6 +82,7 @@ pub fn settings(database_url: &str, credentials: Option<Credentials>) -> Setting
         test_endpoints: credentials.is_none(),
         credentials,
         recovery: userpool::config::RecoverySettings::default(),
+        issuer_base: None,
     }
 }
 

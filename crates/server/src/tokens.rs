@@ -1,0 +1,249 @@
+//! ID and access tokens: RS256 JWTs under per-pool keys (ID and access tokens under different
+//! kids, spec §10), the JWKS that verifies them, and opaque refresh tokens stored as hashes.
+//! https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html
+
+use crate::app::Ctx;
+use crate::error::{ApiError, ApiResult};
+use crate::store::{KeyRow, UserRow};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
+use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use userpool_model::types::{AuthenticationResultType, TimeUnitsType, UserPoolClientType};
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum TokenUse {
+    Id,
+    Access,
+}
+
+impl TokenUse {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TokenUse::Id => "id",
+            TokenUse::Access => "access",
+        }
+    }
+}
+
+pub struct SigningKey {
+    pub kid: String,
+    pair: KeyPair,
+}
+
+/// Parsed keys by pool, so a sign-in does not read and parse them each time.
+#[derive(Default)]
+pub struct KeyCache(Mutex<HashMap<(String, TokenUse), Arc<SigningKey>>>);
+
+fn parse_key(row: &KeyRow) -> ApiResult<SigningKey> {
+    let der = STANDARD.decode(&row.private_key).map_err(ApiError::internal)?;
+    let pair = KeyPair::from_pkcs8(&der).map_err(|e| ApiError::internal(format!("stored signing key: {e}")))?;
+    Ok(SigningKey { kid: row.kid.clone(), pair })
+}
+
+fn public_components(key: &SigningKey) -> PublicKeyComponents<Vec<u8>> {
+    PublicKeyComponents::<Vec<u8>>::from(key.pair.public_key())
+}
+
+/// The pool's active key for a token use, created on first use. RSA key generation is slow
+/// (tens of milliseconds), so it runs on the blocking pool.
+pub async fn active_key(ctx: &Ctx, pool_id: &str, token_use: TokenUse) -> ApiResult<Arc<SigningKey>> {
+    let cache_key = (pool_id.to_string(), token_use);
+    if let Some(key) = ctx.keys.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&cache_key) {
+        return Ok(Arc::clone(key));
+    }
+    let find = |rows: Vec<KeyRow>| rows.into_iter().find(|k| k.active && k.token_use == token_use.as_str());
+    let row = match find(ctx.store.signing_keys(pool_id).await?) {
+        Some(row) => row,
+        None => {
+            let private_key = ctx
+                .hasher
+                .run(|| {
+                    let pair = KeyPair::generate(KeySize::Rsa2048)
+                        .map_err(|_| ApiError::internal("RSA key generation failed"))?;
+                    let der = pair.as_der().map_err(|_| ApiError::internal("PKCS#8 encoding failed"))?;
+                    Ok::<_, ApiError>(STANDARD.encode(der.as_ref()))
+                })
+                .await??;
+            let kid = STANDARD.encode(rand::random::<[u8; 24]>());
+            let row = KeyRow { kid, token_use: token_use.as_str().into(), private_key, active: true };
+            ctx.store.add_signing_key(pool_id, &row, ctx.clock.now_ms()).await?;
+            // Another node may have inserted first; the stored key wins.
+            find(ctx.store.signing_keys(pool_id).await?).ok_or_else(|| ApiError::internal("signing key vanished"))?
+        }
+    };
+    let key = Arc::new(parse_key(&row)?);
+    ctx.keys.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(cache_key, Arc::clone(&key));
+    Ok(key)
+}
+
+/// The JWKS document of a pool: every key, active or kept for verification.
+pub async fn jwks(ctx: &Ctx, pool_id: &str) -> ApiResult<Value> {
+    active_key(ctx, pool_id, TokenUse::Id).await?;
+    active_key(ctx, pool_id, TokenUse::Access).await?;
+    let keys: Vec<Value> = ctx
+        .store
+        .signing_keys(pool_id)
+        .await?
+        .iter()
+        .map(|row| {
+            let key = parse_key(row)?;
+            let c = public_components(&key);
+            Ok(json!({"alg": "RS256", "e": URL_SAFE_NO_PAD.encode(&c.e), "kid": key.kid, "kty": "RSA",
+                      "n": URL_SAFE_NO_PAD.encode(&c.n), "use": "sig"}))
+        })
+        .collect::<ApiResult<_>>()?;
+    Ok(json!({ "keys": keys }))
+}
+
+fn sign(key: &SigningKey, claims: &Value) -> ApiResult<String> {
+    let header = json!({"kid": key.kid, "alg": "RS256"});
+    let signing_input =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let mut signature = vec![0u8; key.pair.public_modulus_len()];
+    key.pair
+        .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut signature)
+        .map_err(|_| ApiError::internal("RS256 signing failed"))?;
+    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+}
+
+/// The claims of a token this server signed for the pool, if its signature verifies under one of
+/// the pool's keys and it has not expired.
+pub async fn verify(ctx: &Ctx, pool_id: &str, token: &str) -> ApiResult<Option<Map<String, Value>>> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Ok(None);
+    };
+    let decode_json = |s: &str| URL_SAFE_NO_PAD.decode(s).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+    let (Some(header), Some(Value::Object(claims)), Ok(signature)) =
+        (decode_json(header), decode_json(payload), URL_SAFE_NO_PAD.decode(signature))
+    else {
+        return Ok(None);
+    };
+    if header["alg"] != "RS256" {
+        return Ok(None);
+    }
+    let Some(row) =
+        ctx.store.signing_keys(pool_id).await?.into_iter().find(|k| Some(k.kid.as_str()) == header["kid"].as_str())
+    else {
+        return Ok(None);
+    };
+    let c = public_components(&parse_key(&row)?);
+    let signed =
+        format!("{}.{}", token.split('.').next().unwrap_or_default(), token.split('.').nth(1).unwrap_or_default());
+    if c.verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature).is_err() {
+        return Ok(None);
+    }
+    let now = ctx.clock.now_ms() / 1000;
+    if claims.get("exp").and_then(Value::as_i64).is_none_or(|exp| exp <= now) {
+        return Ok(None);
+    }
+    Ok(Some(claims))
+}
+
+/// Seconds of a client's token validity setting (defaults: access and ID 60 minutes, refresh
+/// 30 days).
+fn validity_seconds(value: Option<i32>, unit: Option<TimeUnitsType>, default_unit: TimeUnitsType, default: i64) -> i64 {
+    let Some(value) = value else { return default };
+    let unit = match unit.unwrap_or(default_unit) {
+        TimeUnitsType::Seconds => 1,
+        TimeUnitsType::Minutes => 60,
+        TimeUnitsType::Hours => 3600,
+        TimeUnitsType::Days => 86_400,
+    };
+    i64::from(value) * unit
+}
+
+/// Everything a sign-in's tokens say.
+pub struct Issue<'a> {
+    pub issuer: String,
+    pub pool_id: &'a str,
+    pub client: &'a UserPoolClientType,
+    pub user: &'a UserRow,
+    /// Epoch seconds of the original sign-in (kept on refresh).
+    pub auth_time: i64,
+}
+
+/// The ID, access and refresh tokens of a successful sign-in.
+pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultType> {
+    let client_id = t.client.client_id.as_deref().map_or("", String::as_str);
+    let units = t.client.token_validity_units.clone().unwrap_or_default();
+    let access_ttl = validity_seconds(t.client.access_token_validity, units.access_token, TimeUnitsType::Minutes, 3600);
+    let id_ttl = validity_seconds(t.client.id_token_validity, units.id_token, TimeUnitsType::Minutes, 3600);
+    let refresh_ttl =
+        validity_seconds(t.client.refresh_token_validity, units.refresh_token, TimeUnitsType::Days, 30 * 86_400);
+    let now = ctx.clock.now_ms() / 1000;
+    let origin_jti = uuid::Uuid::new_v4().to_string();
+    let event_id = uuid::Uuid::new_v4().to_string();
+
+    let mut id_claims = Map::new();
+    for (name, value) in &t.user.attributes {
+        let claim = match name.as_str() {
+            // Booleans are JSON booleans in ID tokens; custom attributes stay strings.
+            "email_verified" | "phone_number_verified" => Value::Bool(value == "true"),
+            "updated_at" => value.parse::<i64>().map_or_else(|_| Value::String(value.clone()), Value::from),
+            _ => Value::String(value.clone()),
+        };
+        id_claims.insert(name.clone(), claim);
+    }
+    for (k, v) in [
+        ("sub", json!(t.user.sub)),
+        ("iss", json!(t.issuer)),
+        ("cognito:username", json!(t.user.username)),
+        ("origin_jti", json!(origin_jti)),
+        ("aud", json!(client_id)),
+        ("event_id", json!(event_id)),
+        ("token_use", json!("id")),
+        ("auth_time", json!(t.auth_time)),
+        ("exp", json!(now + id_ttl)),
+        ("iat", json!(now)),
+        ("jti", json!(uuid::Uuid::new_v4().to_string())),
+    ] {
+        id_claims.insert(k.to_string(), v);
+    }
+    let access_claims = json!({
+        "sub": t.user.sub, "iss": t.issuer, "client_id": client_id, "origin_jti": origin_jti, "event_id": event_id,
+        "token_use": "access", "scope": "aws.cognito.signin.user.admin", "auth_time": t.auth_time,
+        "exp": now + access_ttl, "iat": now, "jti": uuid::Uuid::new_v4().to_string(), "username": t.user.username,
+    });
+    let id_token = sign(&*active_key(ctx, t.pool_id, TokenUse::Id).await?, &Value::Object(id_claims))?;
+    let access_token = sign(&*active_key(ctx, t.pool_id, TokenUse::Access).await?, &access_claims)?;
+
+    let refresh_token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 48]>());
+    ctx.store
+        .add_refresh_token(
+            &refresh_token_hash(&refresh_token),
+            t.pool_id,
+            &t.user.sub,
+            client_id,
+            t.auth_time,
+            now * 1000,
+            (now + refresh_ttl) * 1000,
+        )
+        .await?;
+    Ok(AuthenticationResultType {
+        access_token: Some(access_token.into()),
+        expires_in: Some(i32::try_from(access_ttl).unwrap_or(i32::MAX)),
+        token_type: Some("Bearer".into()),
+        refresh_token: Some(refresh_token.into()),
+        id_token: Some(id_token.into()),
+        new_device_metadata: None,
+    })
+}
+
+/// Refresh tokens are kept only as this hash.
+pub fn refresh_token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// `iss`: the issuer base (configured, or the URL the request came to) and the pool id.
+pub fn issuer(base: &str, pool_id: &str) -> String {
+    format!("{}/{pool_id}", base.trim_end_matches('/'))
+}
