@@ -35,7 +35,8 @@ impl Delivery {
     }
 
     pub async fn send(&self, m: Message) -> ApiResult<()> {
-        let id = uuid::Uuid::new_v4().to_string();
+        // Time-ordered ids keep messages of the same millisecond in the order they were sent.
+        let id = uuid::Uuid::now_v7().to_string();
         self.store
             .insert_message(&MessageRow {
                 id: id.clone(),

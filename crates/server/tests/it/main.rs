@@ -6,6 +6,7 @@
 
 mod support;
 
+mod auth;
 mod persistence;
 mod protocol;
 mod recovery;

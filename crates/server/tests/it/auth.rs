@@ -1,0 +1,252 @@
+//! Password sign-in and the tokens it issues.
+
+use crate::support::{TestServer, databases, error_of, http, messages, sqlite};
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeType, AuthFlowType, ChallengeNameType, ExplicitAuthFlowsType, MessageActionType,
+    PreventUserExistenceErrorTypes,
+};
+
+async fn pool_with_client(c: &Client, hide: bool) -> (String, String) {
+    let pool = c.create_user_pool().pool_name("auth").send().await.unwrap().user_pool.unwrap().id.unwrap();
+    let mut client = c
+        .create_user_pool_client()
+        .user_pool_id(&pool)
+        .client_name("app")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowAdminUserPasswordAuth);
+    if hide {
+        client = client.prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled);
+    }
+    (pool.clone(), client.send().await.unwrap().user_pool_client.unwrap().client_id.unwrap())
+}
+
+async fn user(c: &Client, pool: &str, name: &str, password: &str) {
+    c.admin_create_user()
+        .user_pool_id(pool)
+        .username(name)
+        .message_action(MessageActionType::Suppress)
+        .user_attributes(AttributeType::builder().name("email").value(format!("{name}@example.com")).build().unwrap())
+        .user_attributes(AttributeType::builder().name("email_verified").value("true").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    c.admin_set_user_password()
+        .user_pool_id(pool)
+        .username(name)
+        .password(password)
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn sign_in(
+    c: &Client,
+    client: &str,
+    name: &str,
+    password: &str,
+) -> Result<
+    aws_sdk_cognitoidentityprovider::operation::initiate_auth::InitiateAuthOutput,
+    aws_sdk_cognitoidentityprovider::error::SdkError<
+        aws_sdk_cognitoidentityprovider::operation::initiate_auth::InitiateAuthError,
+    >,
+> {
+    c.initiate_auth()
+        .client_id(client)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", name)
+        .auth_parameters("PASSWORD", password)
+        .send()
+        .await
+}
+
+/// After ConfirmForgotPassword the new password signs in and the old one does not, on every engine.
+#[tokio::test]
+async fn the_new_password_signs_in_after_a_reset() {
+    for db in databases().await {
+        let server = TestServer::start(&db.url).await;
+        let c = server.client();
+        let (pool, client) = pool_with_client(&c, false).await;
+        user(&c, &pool, "carl", "Passw0rd!").await;
+        assert!(sign_in(&c, &client, "carl", "Passw0rd!").await.unwrap().authentication_result.is_some());
+        c.admin_reset_user_password().user_pool_id(&pool).username("carl").send().await.unwrap();
+        let (kind, message) = error_of(sign_in(&c, &client, "carl", "Passw0rd!").await);
+        assert_eq!(
+            (kind.as_str(), message.as_str()),
+            ("PasswordResetRequiredException", "Password reset required for the user")
+        );
+        let code = messages(&server.url, &pool, "carl").await.last().unwrap()["Code"].as_str().unwrap().to_string();
+        c.confirm_forgot_password()
+            .client_id(&client)
+            .username("carl")
+            .confirmation_code(code)
+            .password("N3wPassw0rd!")
+            .send()
+            .await
+            .unwrap();
+        let (kind, message) = error_of(sign_in(&c, &client, "carl", "Passw0rd!").await);
+        assert_eq!(
+            (kind.as_str(), message.as_str()),
+            ("NotAuthorizedException", "Incorrect username or password."),
+            "{}",
+            db.label
+        );
+        let tokens = sign_in(&c, &client, "carl", "N3wPassw0rd!").await.unwrap().authentication_result.unwrap();
+        let claims = server.ctx.store.find_user_by_username(&pool, "carl").await.unwrap().map(|u| u.sub).unwrap();
+        let verified = userpool::tokens::verify(&server.ctx, &pool, tokens.id_token().unwrap()).await.unwrap().unwrap();
+        assert_eq!((verified["sub"].as_str(), verified["token_use"].as_str()), (Some(claims.as_str()), Some("id")));
+        assert_eq!(verified["iss"].as_str().unwrap(), format!("{}/{pool}", server.url));
+        server.stop().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn status_gates_and_existence_hiding() {
+    let db = sqlite();
+    let server = TestServer::start(&db.url).await;
+    let c = server.client();
+    let (pool, legacy) = pool_with_client(&c, false).await;
+    let hidden = c
+        .create_user_pool_client()
+        .user_pool_id(&pool)
+        .client_name("hidden")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled)
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap()
+        .client_id
+        .unwrap();
+    let (kind, message) = error_of(sign_in(&c, &legacy, "nobody", "Passw0rd!").await);
+    assert_eq!((kind.as_str(), message.as_str()), ("UserNotFoundException", "User does not exist."));
+    let (kind, message) = error_of(sign_in(&c, &hidden, "nobody", "Passw0rd!").await);
+    assert_eq!((kind.as_str(), message.as_str()), ("NotAuthorizedException", "Incorrect username or password."));
+
+    user(&c, &pool, "dora", "Passw0rd!").await;
+    c.admin_disable_user().user_pool_id(&pool).username("dora").send().await.unwrap();
+    let (kind, message) = error_of(sign_in(&c, &legacy, "dora", "Passw0rd!").await);
+    assert_eq!((kind.as_str(), message.as_str()), ("NotAuthorizedException", "User is disabled."));
+
+    c.sign_up().client_id(&legacy).username("ulla").password("Passw0rd!").send().await.unwrap();
+    let (kind, message) = error_of(sign_in(&c, &legacy, "ulla", "Passw0rd!").await);
+    assert_eq!((kind.as_str(), message.as_str()), ("UserNotConfirmedException", "User is not confirmed."));
+
+    let plain = c
+        .create_user_pool_client()
+        .user_pool_id(&pool)
+        .client_name("srp-only")
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap()
+        .client_id
+        .unwrap();
+    let (kind, message) = error_of(sign_in(&c, &plain, "dora", "Passw0rd!").await);
+    assert_eq!(
+        (kind.as_str(), message.as_str()),
+        ("InvalidParameterException", "USER_PASSWORD_AUTH flow not enabled for this client")
+    );
+
+    c.admin_create_user()
+        .user_pool_id(&pool)
+        .username("tess")
+        .temporary_password("Temp0rary!")
+        .message_action(MessageActionType::Suppress)
+        .send()
+        .await
+        .unwrap();
+    let challenge = sign_in(&c, &legacy, "tess", "Temp0rary!").await.unwrap();
+    assert_eq!(challenge.challenge_name(), Some(&ChallengeNameType::NewPasswordRequired));
+    let (kind, _) = error_of(
+        c.respond_to_auth_challenge()
+            .client_id(&legacy)
+            .challenge_name(ChallengeNameType::NewPasswordRequired)
+            .session("forged-session.not-signed-by-this-server")
+            .challenge_responses("NEW_PASSWORD", "Fin4lPassw0rd!")
+            .challenge_responses("USERNAME", "tess")
+            .send()
+            .await,
+    );
+    assert_eq!(kind, "NotAuthorizedException", "a forged session is refused");
+    let done = c
+        .respond_to_auth_challenge()
+        .client_id(&legacy)
+        .challenge_name(ChallengeNameType::NewPasswordRequired)
+        .session(challenge.session().unwrap())
+        .challenge_responses("NEW_PASSWORD", "Fin4lPassw0rd!")
+        .challenge_responses("USERNAME", "tess")
+        .send()
+        .await
+        .unwrap();
+    assert!(done.authentication_result().is_some_and(|r| r.access_token().is_some()));
+    assert!(sign_in(&c, &legacy, "tess", "Fin4lPassw0rd!").await.unwrap().authentication_result.is_some());
+    server.stop().await;
+    db.cleanup().await;
+}
+
+/// 20 concurrent wrong passwords: five are checked, the rest meet the lockout, and then even the
+/// right password is refused.
+#[tokio::test]
+async fn lockout_holds_under_concurrency() {
+    let db = sqlite();
+    let server = TestServer::start(&db.url).await;
+    let c = server.client();
+    let (pool, client) = pool_with_client(&c, false).await;
+    user(&c, &pool, "eve", "Passw0rd!").await;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (c, client) = (c.clone(), client.clone());
+            tokio::spawn(async move { error_of(sign_in(&c, &client, "eve", "Wrong0ne!").await).1 })
+        })
+        .collect();
+    let mut incorrect = 0;
+    for t in tasks {
+        match t.await.unwrap().as_str() {
+            "Incorrect username or password." => incorrect += 1,
+            "Password attempts exceeded" => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(incorrect, 5);
+    let (_, message) = error_of(sign_in(&c, &client, "eve", "Passw0rd!").await);
+    assert_eq!(message, "Password attempts exceeded");
+    server.stop().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn tokens_verify_through_the_jwks_and_tampering_is_refused() {
+    let db = sqlite();
+    let server = TestServer::start(&db.url).await;
+    let c = server.client();
+    let (pool, client) = pool_with_client(&c, false).await;
+    user(&c, &pool, "finn", "Passw0rd!").await;
+    let tokens = sign_in(&c, &client, "finn", "Passw0rd!").await.unwrap().authentication_result.unwrap();
+    let access = tokens.access_token().unwrap();
+    let claims = userpool::tokens::verify(&server.ctx, &pool, access).await.unwrap().unwrap();
+    assert_eq!((claims["token_use"].as_str(), claims["username"].as_str()), (Some("access"), Some("finn")));
+    assert_eq!(claims["client_id"].as_str(), Some(client.as_str()));
+    let mut parts: Vec<String> = access.split('.').map(String::from).collect();
+    let forged = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        serde_json::to_vec(&serde_json::json!({"sub": "someone-else", "exp": 9_999_999_999i64})).unwrap(),
+    );
+    parts[1] = forged;
+    assert!(userpool::tokens::verify(&server.ctx, &pool, &parts.join(".")).await.unwrap().is_none());
+
+    let (status, _, body) = http(&server.url, "GET", &format!("/{pool}/.well-known/jwks.json"), &[], b"").await;
+    assert_eq!(status, 200);
+    let jwks: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let kids: Vec<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    assert_eq!(kids.len(), 2);
+    assert_ne!(kids[0], kids[1], "ID and access tokens are signed under different keys");
+    let (status, _, _) = http(&server.url, "GET", "/us-east-1_nope/.well-known/jwks.json", &[], b"").await;
+    assert_eq!(status, 404);
+    server.stop().await;
+    db.cleanup().await;
+}
