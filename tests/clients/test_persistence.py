@@ -87,7 +87,6 @@ def test_state_survives_restart(start_server, tmp_path):
                SecretHash=secret_hash("newbie", client["ClientId"], client["ClientSecret"]))
 
 
-@pytest.mark.xfail(strict=True, reason="AdminInitiateAuth is not implemented yet (issues 3 and 4)")
 def test_password_still_signs_in_after_restart(start_server, tmp_path):
     data = tmp_path / "signin"
     first = start_server(data)

@@ -249,21 +249,24 @@ pub(super) async fn confirm_forgot_password(
     if user.status == UserStatusType::Unconfirmed.as_str() {
         return Err(api_error!(UserNotConfirmedException, "User is not confirmed."));
     }
-    // Every attempt takes one unit of the budget before the code is looked at, so concurrent
-    // guesses never get more than the budget compared.
+    // With no live code there is nothing to guess, and nothing is counted: otherwise anyone
+    // could spend a user's budget before the user asks for a code.
     let now = ctx.clock.now_ms();
-    let attempts = ctx.store.bump_counter(&pool.id, &user.sub, CONFIRM_ATTEMPTS, now, HOUR_MS).await?;
-    if attempts > i64::from(ctx.settings.recovery.confirm_attempts_per_hour) {
-        return Err(attempts_exceeded());
-    }
     let (stored, expires_at) =
         ctx.store.find_code(&pool.id, &user.sub, RESET_CODE_SLOT).await?.ok_or_else(code_expired)?;
     if expires_at <= now {
         return Err(code_expired());
     }
+    // Every guess takes a unit of the budget before it is compared, so concurrent guesses never
+    // get more than the budget compared; the right code gives its unit back.
+    let attempts = ctx.store.bump_counter(&pool.id, &user.sub, CONFIRM_ATTEMPTS, now, HOUR_MS).await?;
+    if attempts > i64::from(ctx.settings.recovery.confirm_attempts_per_hour) {
+        return Err(attempts_exceeded());
+    }
     if !codes::matches(&ctx.code_key, &pool.id, &user.sub, &req.confirmation_code, &stored) {
         return Err(code_mismatch());
     }
+    ctx.store.reset_counter(&pool.id, &user.sub, CONFIRM_ATTEMPTS).await?;
     // The code is checked before the password (spec §1.5, step 12): a right code with a weak
     // password leaves the code usable.
     password_policy::check(&pool.password_policy(), &req.password, Wording::DoesNotConform)?;

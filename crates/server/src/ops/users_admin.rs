@@ -322,8 +322,8 @@ pub(super) async fn admin_set_user_password(
     req: AdminSetUserPasswordRequest,
 ) -> ApiResult<AdminSetUserPasswordResponse> {
     let pool = Pool::load(ctx, &req.user_pool_id).await?;
-    let user = existing_user(ctx, &pool, &req.username).await?;
     ctx.recovery_quota.check(&pool.id, ctx.clock.now_ms())?;
+    let user = existing_user(ctx, &pool, &req.username).await?;
     password_policy::check(&pool.password_policy(), &req.password, Wording::DoesNotConform)?;
     let earlier = earlier_hashes(ctx, &pool, &user).await?;
     let (record, reused) = password_record(ctx, &pool, &user.username, &req.password, earlier).await?;
