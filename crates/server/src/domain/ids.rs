@@ -27,9 +27,9 @@ pub fn sub() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// The part of a pool id after `_`: SRP's "pool name".
+/// The part of a pool id after `_`: SRP's "pool name" (every pool id this server makes has one).
 pub fn pool_name_of(pool_id: &str) -> &str {
-    pool_id.split_once('_').map_or(pool_id, |(_, name)| name)
+    crate::srp::pool_name(pool_id).unwrap_or(pool_id)
 }
 
 #[cfg(test)]

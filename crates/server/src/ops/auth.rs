@@ -8,15 +8,18 @@ use super::{
 };
 use crate::api_error;
 use crate::app::Ctx;
+use crate::domain::ids::pool_name_of;
 use crate::domain::password_policy::{self, Wording};
 use crate::domain::pools::Pool;
 use crate::domain::users;
 use crate::error::{ApiError, ApiResult};
 use crate::hashing::PasswordHasher;
+use crate::srp;
 use crate::store::UserRow;
 use crate::tokens::{self, Issue};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -53,11 +56,19 @@ struct SessionState {
     expires_at: i64,
 }
 
-fn session_mac(ctx: &Ctx, payload: &str) -> Vec<u8> {
+/// HMAC-SHA256 under the server's key, domain-separated by `label`.
+fn keyed(ctx: &Ctx, label: &str, parts: &[&[u8]]) -> [u8; 32] {
     let mut mac = Hmac::<Sha256>::new_from_slice(&ctx.code_key).expect("HMAC takes keys of any length");
-    mac.update(b"auth-session\0");
-    mac.update(payload.as_bytes());
-    mac.finalize().into_bytes().to_vec()
+    mac.update(label.as_bytes());
+    for part in parts {
+        mac.update(&[0]);
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+fn session_mac(ctx: &Ctx, payload: &str) -> Vec<u8> {
+    keyed(ctx, "auth-session", &[payload.as_bytes()]).to_vec()
 }
 
 fn new_session(
@@ -262,6 +273,216 @@ async fn new_password(
     signed_in(ctx, origin, pool, client, &user).await
 }
 
+// ---- USER_SRP_AUTH (spec §11) ----
+
+/// What a SECRET_BLOCK carries: the server's half of the exchange, sealed with AES-256-GCM under
+/// a key derived from the server key, so the client can hold it but neither read nor change it.
+#[derive(Serialize, Deserialize)]
+struct SrpState {
+    id: String,
+    pool: String,
+    client: String,
+    sub: String,
+    user_id_for_srp: String,
+    /// Hex: the server secret b, B and the client's A.
+    b: String,
+    big_b: String,
+    a: String,
+    issued_at: i64,
+    /// A challenge for a user who does not exist (PreventUserExistenceErrors ENABLED).
+    fake: bool,
+}
+
+fn block_key(ctx: &Ctx) -> LessSafeKey {
+    let key = keyed(ctx, "srp-secret-block", &[]);
+    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).expect("32-byte AES-256 key"))
+}
+
+const BLOCK_AAD: &[u8] = b"userpool srp secret block v1";
+
+fn seal_block(ctx: &Ctx, state: &SrpState) -> ApiResult<String> {
+    let nonce: [u8; NONCE_LEN] = rand::random();
+    let mut data = serde_json::to_vec(state).map_err(ApiError::internal)?;
+    block_key(ctx)
+        .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(BLOCK_AAD), &mut data)
+        .map_err(|_| ApiError::internal("sealing the SRP secret block failed"))?;
+    Ok(STANDARD.encode([nonce.as_slice(), &data].concat()))
+}
+
+fn open_block(ctx: &Ctx, block: &str) -> Option<(SrpState, Vec<u8>)> {
+    let raw = STANDARD.decode(block).ok()?;
+    if raw.len() <= NONCE_LEN {
+        return None;
+    }
+    let (nonce, sealed) = raw.split_at(NONCE_LEN);
+    let mut data = sealed.to_vec();
+    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let plain = block_key(ctx).open_in_place(nonce, Aad::from(BLOCK_AAD), &mut data).ok()?;
+    Some((serde_json::from_slice(plain).ok()?, raw))
+}
+
+/// The PASSWORD_VERIFIER challenge. For an unknown user whose existence the client hides, the
+/// salt and USER_ID_FOR_SRP are derived from the name (the same every time, RFC 5054 §2.5.1.3)
+/// and the verifier from nothing anyone knows, so the proof can only fail, at the next step.
+async fn srp_challenge(
+    ctx: &Ctx,
+    pool: &Pool,
+    client: &UserPoolClientType,
+    params: &BTreeMap<String, String>,
+) -> ApiResult<Outcome> {
+    let username = parameter(params, "USERNAME")?;
+    let a_hex = parameter(params, "SRP_A")?;
+    let a = srp::parse_public_a(a_hex)
+        .ok_or_else(|| api_error!(InvalidParameterException, "SRP_A is not a valid SRP public value."))?;
+    let user = users::find(ctx, pool, username).await?;
+    let mut names = vec![username];
+    if let Some(u) = &user {
+        names.push(&u.username);
+    }
+    check_secret_hash_parameter(client, params, &names)?;
+    let hide = client.prevent_user_existence_errors == Some(PreventUserExistenceErrorTypes::Enabled);
+    let pool_name = pool_name_of(&pool.id).to_string();
+    let (sub, user_id, salt, verifier, fake) = match &user {
+        Some(u) => {
+            if !u.enabled {
+                return Err(api_error!(NotAuthorizedException, "User is disabled."));
+            }
+            if u.status == UserStatusType::ResetRequired.as_str() {
+                return Err(api_error!(PasswordResetRequiredException, "Password reset required for the user"));
+            }
+            if u.status == UserStatusType::Unconfirmed.as_str() {
+                return Err(api_error!(UserNotConfirmedException, "User is not confirmed."));
+            }
+            let (Some(salt), Some(verifier)) = (u.srp_salt.as_deref(), u.srp_verifier.as_deref()) else {
+                return Err(incorrect());
+            };
+            let salt = hex::decode(salt).map_err(ApiError::internal)?;
+            let verifier = hex::decode(verifier).map_err(ApiError::internal)?;
+            (u.sub.clone(), u.username.clone(), salt, verifier, false)
+        }
+        None if hide => {
+            let seed = keyed(ctx, "srp-fake-user", &[pool.id.as_bytes(), pool.key(username).as_bytes()]);
+            let user_id =
+                uuid::Builder::from_random_bytes(seed[..16].try_into().expect("16 bytes")).into_uuid().to_string();
+            let salt = seed[16..].to_vec();
+            let secret: [u8; 32] = rand::random();
+            let (pool_name, user_id_for_verifier, salt_for_verifier) =
+                (pool_name.clone(), user_id.clone(), salt.clone());
+            let verifier = ctx
+                .hasher
+                .run(move || srp::verifier(&pool_name, &user_id_for_verifier, &hex::encode(secret), &salt_for_verifier))
+                .await?;
+            (String::new(), user_id, salt, verifier, true)
+        }
+        None => return Err(api_error!(UserNotFoundException, "User does not exist.")),
+    };
+    let b_random: [u8; 32] = rand::random();
+    let challenge = ctx
+        .hasher
+        .run(move || srp::server_challenge(&verifier, &b_random))
+        .await?
+        .ok_or_else(|| ApiError::internal("degenerate SRP challenge"))?;
+    let state = SrpState {
+        id: uuid::Uuid::new_v4().to_string(),
+        pool: pool.id.clone(),
+        client: client.client_id.as_deref().cloned().unwrap_or_default(),
+        sub,
+        user_id_for_srp: user_id.clone(),
+        b: hex::encode(&challenge.b),
+        big_b: hex::encode(&challenge.big_b),
+        a: hex::encode(&a),
+        issued_at: ctx.clock.now_ms(),
+        fake,
+    };
+    let mut challenge_parameters = BTreeMap::new();
+    challenge_parameters.insert("SALT".to_string(), srp::hex_of(&salt));
+    challenge_parameters.insert("SECRET_BLOCK".to_string(), seal_block(ctx, &state)?);
+    challenge_parameters.insert("SRP_B".to_string(), srp::hex_of(&challenge.big_b));
+    challenge_parameters.insert("USERNAME".to_string(), user_id.clone());
+    challenge_parameters.insert("USER_ID_FOR_SRP".to_string(), user_id);
+    // No Session: the secret block carries the state (spec §11.3).
+    Ok(Outcome {
+        challenge_name: Some(ChallengeNameType::PasswordVerifier),
+        challenge_parameters,
+        ..Outcome::default()
+    })
+}
+
+/// How far the client's TIMESTAMP may be from the server's clock (spec §11.4 recommends 5 minutes).
+const SRP_TIMESTAMP_SKEW_S: i64 = 300;
+
+async fn srp_verify(
+    ctx: &Ctx,
+    origin: &Origin,
+    pool: &Pool,
+    client: &UserPoolClientType,
+    responses: &BTreeMap<String, String>,
+) -> ApiResult<Outcome> {
+    let block = parameter(responses, "PASSWORD_CLAIM_SECRET_BLOCK")?;
+    let claimed = parameter(responses, "PASSWORD_CLAIM_SIGNATURE")?;
+    let timestamp = parameter(responses, "TIMESTAMP")?;
+    let when = srp::parse_timestamp(timestamp).ok_or_else(|| {
+        api_error!(InvalidParameterException, "TIMESTAMP format should be EEE MMM d HH:mm:ss z yyyy in english.")
+    })?;
+    let client_id = client.client_id.as_deref().map_or("", String::as_str);
+    let Some((state, block_bytes)) = open_block(ctx, block) else {
+        return Err(incorrect());
+    };
+    if state.pool != pool.id || state.client != client_id {
+        return Err(incorrect());
+    }
+    let username = responses.get("USERNAME").map_or(state.user_id_for_srp.as_str(), String::as_str);
+    check_secret_hash_parameter(client, responses, &[username, &state.user_id_for_srp])?;
+    let now = ctx.clock.now_ms();
+    let validity_ms = i64::from(client.auth_session_validity.unwrap_or(3)) * 60_000;
+    if now - state.issued_at > validity_ms {
+        return Err(api_error!(NotAuthorizedException, "Invalid session for the user, session is expired."));
+    }
+    if state.fake || (when - now / 1000).abs() > SRP_TIMESTAMP_SKEW_S {
+        return Err(incorrect());
+    }
+    let user = ctx.store.find_user_by_sub(&pool.id, &state.sub).await?.ok_or_else(incorrect)?;
+    if !user.enabled {
+        return Err(api_error!(NotAuthorizedException, "User is disabled."));
+    }
+    if user.status == UserStatusType::ResetRequired.as_str() {
+        return Err(api_error!(PasswordResetRequiredException, "Password reset required for the user"));
+    }
+    let attempts = ctx.store.bump_counter(&pool.id, &user.sub, SIGN_IN_FAILURES, now, SIGN_IN_WINDOW_MS).await?;
+    if attempts > SIGN_IN_FAILURES_ALLOWED {
+        return Err(api_error!(NotAuthorizedException, "Password attempts exceeded"));
+    }
+    // One answer per block: a replay, even of a right proof, is refused.
+    if !ctx.store.use_secret_block(&state.id, state.issued_at + validity_ms, now).await? {
+        return Err(incorrect());
+    }
+    let verifier = user.srp_verifier.as_deref().and_then(|v| hex::decode(v).ok()).ok_or_else(incorrect)?;
+    let decode = |h: &str| hex::decode(h).map_err(ApiError::internal);
+    let (a, big_b, b) = (decode(&state.a)?, decode(&state.big_b)?, decode(&state.b)?);
+    // The signature is over the timestamp as the server formats it: a zero-padded day or a
+    // wrong weekday parses but does not verify (spec §11.4).
+    let (pool_name, user_id, canonical) =
+        (pool_name_of(&pool.id).to_string(), state.user_id_for_srp.clone(), srp::format_timestamp(when));
+    let claimed = claimed.to_string();
+    let matches = ctx
+        .hasher
+        .run(move || {
+            srp::password_claim_key(&a, &big_b, &b, &verifier).is_some_and(|key| {
+                let expected = srp::expected_signature(&key, &pool_name, &user_id, &block_bytes, &canonical);
+                srp::signature_matches(&expected, &claimed)
+            })
+        })
+        .await?;
+    if !matches {
+        return Err(incorrect());
+    }
+    ctx.store.reset_counter(&pool.id, &user.sub, SIGN_IN_FAILURES).await?;
+    if user.status == UserStatusType::ForceChangePassword.as_str() {
+        return Ok(new_password_challenge(ctx, pool, client, &user));
+    }
+    signed_in(ctx, origin, pool, client, &user).await
+}
+
 fn flow_not_enabled(flow: AuthFlowType) -> ApiError {
     api_error!(InvalidParameterException, "{} flow not enabled for this client", flow.as_str())
 }
@@ -287,6 +508,15 @@ pub(super) async fn initiate_auth(
                 return Err(flow_not_enabled(req.auth_flow));
             }
             password_sign_in(ctx, origin, &pool, &client, &params).await?
+        }
+        AuthFlowType::UserSrpAuth => {
+            // A client created without ExplicitAuthFlows allows SRP (and refresh and custom auth).
+            let srp_allowed =
+                client.explicit_auth_flows.is_none() || allows(&client, &[ExplicitAuthFlowsType::AllowUserSrpAuth]);
+            if !srp_allowed {
+                return Err(flow_not_enabled(req.auth_flow));
+            }
+            srp_challenge(ctx, &pool, &client, &params).await?
         }
         AuthFlowType::AdminNoSrpAuth | AuthFlowType::AdminUserPasswordAuth => {
             return Err(api_error!(InvalidParameterException, "Initiate Auth method not supported."));
@@ -351,6 +581,7 @@ pub(super) async fn respond_to_auth_challenge(
         ChallengeNameType::NewPasswordRequired => {
             new_password(ctx, origin, &pool, &client, req.session.as_deref().map(String::as_str), &responses).await?
         }
+        ChallengeNameType::PasswordVerifier => srp_verify(ctx, origin, &pool, &client, &responses).await?,
         other => return Err(not_implemented(&format!("the {} challenge", other.as_str()))),
     };
     Ok(RespondToAuthChallengeResponse {
@@ -381,6 +612,7 @@ pub(super) async fn admin_respond_to_auth_challenge(
         ChallengeNameType::NewPasswordRequired => {
             new_password(ctx, origin, &pool, &client, req.session.as_deref().map(String::as_str), &responses).await?
         }
+        ChallengeNameType::PasswordVerifier => srp_verify(ctx, origin, &pool, &client, &responses).await?,
         other => return Err(not_implemented(&format!("the {} challenge", other.as_str()))),
     };
     Ok(AdminRespondToAuthChallengeResponse {

@@ -49,6 +49,19 @@ impl Store {
         Ok(())
     }
 
+    /// Marks an SRP secret block used; false if it was used before (a replay). Expired marks
+    /// are pruned on the way.
+    pub async fn use_secret_block(&self, id: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
+        sqlx::query("DELETE FROM used_secret_blocks WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
+        let done =
+            sqlx::query("INSERT INTO used_secret_blocks (id, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     #[allow(clippy::too_many_arguments, reason = "the columns of one row")]
     pub async fn add_refresh_token(
         &self,
