@@ -41,7 +41,7 @@ impl Ctx {
             .await
             .map_err(|e| format!("database: {e}"))?;
         let code_key = hex::decode(code_key).map_err(|e| format!("stored code key: {e}"))?;
-        let delivery = Delivery::new(store.clone(), Arc::clone(&clock));
+        let delivery = Delivery::new(store.clone(), Arc::clone(&clock), settings.test_endpoints);
         let recovery_quota = RateQuota::new(settings.recovery.rate_limit_per_second);
         Ok(Ctx { settings, store, hasher, clock, delivery, code_key, recovery_quota, keys: Default::default() })
     }

@@ -127,8 +127,8 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// The effective settings.
-#[derive(Debug, Clone)]
+/// The effective settings. `Debug` hides the database password and the secret key.
+#[derive(Clone)]
 pub struct Settings {
     pub bind: SocketAddr,
     pub database_url: String,
@@ -143,6 +143,35 @@ pub struct Settings {
     pub recovery: RecoverySettings,
     /// None: the URL each request was sent to.
     pub issuer_base: Option<String>,
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("database_url", &redacted_url(&self.database_url))
+            .field("region", &self.region)
+            .field("account_id", &self.account_id)
+            .field("hashing", &self.hashing)
+            .field("hash_concurrency", &self.hash_concurrency)
+            .field("credentials", &self.credentials)
+            .field("test_endpoints", &self.test_endpoints)
+            .field("recovery", &self.recovery)
+            .field("issuer_base", &self.issuer_base)
+            .finish()
+    }
 }
 
 impl Settings {
@@ -167,7 +196,10 @@ impl Settings {
             || database_url.starts_with("postgres:")
             || database_url.starts_with("postgresql:"))
         {
-            return Err(format!("unsupported database URL scheme in {database_url:?}: use sqlite:// or postgres://"));
+            return Err(format!(
+                "unsupported database URL {}: use sqlite:// or postgres://",
+                redacted_url(&database_url)
+            ));
         }
         let credentials = match (args.access_key_id, args.secret_access_key) {
             (Some(access_key_id), Some(secret_access_key)) => Some(Credentials { access_key_id, secret_access_key }),
@@ -256,6 +288,19 @@ mod tests {
         let s = Settings::resolve(with_keys).unwrap();
         assert!(!s.test_endpoints);
         assert!(!format!("{s:?}").contains("\"s\""), "the secret is not in Debug output");
+    }
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(redacted_url("postgres://app:s3cret@db:5432/pools"), "postgres://app:***@db:5432/pools");
+        assert_eq!(redacted_url("postgres://postgres@127.0.0.1/test"), "postgres://postgres@127.0.0.1/test");
+        let dir = tempfile::tempdir().unwrap();
+        let args = ServeArgs {
+            data_dir: Some(dir.path().into()),
+            database_url: Some("mysql://root:hunter2@localhost/x".into()),
+            ..ServeArgs::default()
+        };
+        assert!(!Settings::resolve(args).unwrap_err().contains("hunter2"));
     }
 
     #[test]

@@ -27,14 +27,23 @@ pub struct Message {
 pub struct Delivery {
     store: Store,
     clock: Arc<dyn Clock>,
+    /// Local mode keeps each message's code readable (/_userpool/messages); otherwise the stored
+    /// message holds neither the code nor the text that carries it, so reading the database does
+    /// not give live codes or temporary passwords.
+    keep_codes: bool,
 }
 
 impl Delivery {
-    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Delivery {
-        Delivery { store, clock }
+    pub fn new(store: Store, clock: Arc<dyn Clock>, keep_codes: bool) -> Delivery {
+        Delivery { store, clock, keep_codes }
     }
 
-    pub async fn send(&self, m: Message) -> ApiResult<()> {
+    pub async fn send(&self, mut m: Message) -> ApiResult<()> {
+        if !self.keep_codes
+            && let Some(code) = m.code.take()
+        {
+            m.body = m.body.replace(&code, "{####}");
+        }
         // Time-ordered ids keep messages of the same millisecond in the order they were sent.
         let id = uuid::Uuid::now_v7().to_string();
         self.store

@@ -113,9 +113,15 @@ fn sign(key: &SigningKey, claims: &Value) -> ApiResult<String> {
     Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
-/// The claims of a token this server signed for the pool, if its signature verifies under one of
-/// the pool's keys and it has not expired.
-pub async fn verify(ctx: &Ctx, pool_id: &str, token: &str) -> ApiResult<Option<Map<String, Value>>> {
+/// The claims of a token of the `expected` kind this server signed for the pool, if its signature
+/// verifies under one of the pool's keys for that kind and it has not expired. An ID token is
+/// never accepted where an access token is expected, nor the other way round.
+pub async fn verify(
+    ctx: &Ctx,
+    pool_id: &str,
+    token: &str,
+    expected: TokenUse,
+) -> ApiResult<Option<Map<String, Value>>> {
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
@@ -130,8 +136,12 @@ pub async fn verify(ctx: &Ctx, pool_id: &str, token: &str) -> ApiResult<Option<M
     if header["alg"] != "RS256" {
         return Ok(None);
     }
-    let Some(row) =
-        ctx.store.signing_keys(pool_id).await?.into_iter().find(|k| Some(k.kid.as_str()) == header["kid"].as_str())
+    let Some(row) = ctx
+        .store
+        .signing_keys(pool_id)
+        .await?
+        .into_iter()
+        .find(|k| Some(k.kid.as_str()) == header["kid"].as_str() && k.token_use == expected.as_str())
     else {
         return Ok(None);
     };
@@ -142,23 +152,29 @@ pub async fn verify(ctx: &Ctx, pool_id: &str, token: &str) -> ApiResult<Option<M
         return Ok(None);
     }
     let now = ctx.clock.now_ms() / 1000;
-    if claims.get("exp").and_then(Value::as_i64).is_none_or(|exp| exp <= now) {
+    if claims.get("exp").and_then(Value::as_i64).is_none_or(|exp| exp <= now)
+        || claims.get("token_use").and_then(Value::as_str) != Some(expected.as_str())
+    {
         return Ok(None);
     }
     Ok(Some(claims))
 }
 
-/// Seconds of a client's token validity setting (defaults: access and ID 60 minutes, refresh
-/// 30 days).
-fn validity_seconds(value: Option<i32>, unit: Option<TimeUnitsType>, default_unit: TimeUnitsType, default: i64) -> i64 {
-    let Some(value) = value else { return default };
-    let unit = match unit.unwrap_or(default_unit) {
+/// Seconds in one unit of a client's token validity settings.
+pub const fn unit_seconds(unit: TimeUnitsType) -> i64 {
+    match unit {
         TimeUnitsType::Seconds => 1,
         TimeUnitsType::Minutes => 60,
         TimeUnitsType::Hours => 3600,
         TimeUnitsType::Days => 86_400,
-    };
-    i64::from(value) * unit
+    }
+}
+
+/// Seconds of a client's token validity: a value without a unit is in hours for access and ID
+/// tokens and in days for refresh tokens (TokenValidityUnitsType's defaults); no value at all
+/// is one hour and thirty days.
+fn validity_seconds(value: Option<i32>, unit: Option<TimeUnitsType>, default_unit: TimeUnitsType, default: i64) -> i64 {
+    value.map_or(default, |v| i64::from(v).saturating_mul(unit_seconds(unit.unwrap_or(default_unit))))
 }
 
 /// Everything a sign-in's tokens say.
@@ -175,8 +191,8 @@ pub struct Issue<'a> {
 pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultType> {
     let client_id = t.client.client_id.as_deref().map_or("", String::as_str);
     let units = t.client.token_validity_units.clone().unwrap_or_default();
-    let access_ttl = validity_seconds(t.client.access_token_validity, units.access_token, TimeUnitsType::Minutes, 3600);
-    let id_ttl = validity_seconds(t.client.id_token_validity, units.id_token, TimeUnitsType::Minutes, 3600);
+    let access_ttl = validity_seconds(t.client.access_token_validity, units.access_token, TimeUnitsType::Hours, 3600);
+    let id_ttl = validity_seconds(t.client.id_token_validity, units.id_token, TimeUnitsType::Hours, 3600);
     let refresh_ttl =
         validity_seconds(t.client.refresh_token_validity, units.refresh_token, TimeUnitsType::Days, 30 * 86_400);
     let now = ctx.clock.now_ms() / 1000;

@@ -55,6 +55,9 @@ pub fn parse(filter: &str) -> Result<Option<UserFilter>, FilterError> {
     if !FILTERABLE.contains(&name) {
         return Err(FilterError::NotFilterable(name.to_string()));
     }
+    if name == "status" && (prefix || !matches!(value.as_str(), "Enabled" | "Disabled")) {
+        return Err(FilterError::Syntax);
+    }
     let target = match name {
         "username" => FilterTarget::Username,
         "sub" => FilterTarget::Sub,
@@ -88,5 +91,7 @@ mod tests {
         assert_eq!(parse("email = a@b.c").unwrap_err(), FilterError::Syntax);
         assert_eq!(parse(r#"email != "x""#).unwrap_err(), FilterError::Syntax);
         assert_eq!(parse(r#"custom:team = "x""#).unwrap_err(), FilterError::NotFilterable("custom:team".into()));
+        assert_eq!(parse(r#"status = "foo""#).unwrap_err(), FilterError::Syntax);
+        assert_eq!(parse(r#"status = "Disabled""#).unwrap().map(|f| f.target), Some(FilterTarget::Enabled));
     }
 }

@@ -34,6 +34,12 @@ fn mechanisms(pool: &Pool) -> Vec<RecoveryOptionNameType> {
     options.into_iter().map(|o| o.name).collect()
 }
 
+/// Whether only administrators may reset passwords in this pool (`admin_only` cannot be combined
+/// with other mechanisms).
+pub fn is_admin_only(pool: &Pool) -> bool {
+    mechanisms(pool).contains(&RecoveryOptionNameType::AdminOnly)
+}
+
 /// The first mechanism the user can receive a code through. Codes only go to verified values.
 pub fn channel(pool: &Pool, user: &UserRow) -> Channel {
     let verified = |attribute: &str, flag: &str| {

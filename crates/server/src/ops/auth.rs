@@ -3,13 +3,11 @@
 //! RespondToAuthChallenge and AdminRespondToAuthChallenge. Status gates and errors follow
 //! ../shared/spec/cognito-recovery.md §0 and §3.
 
-use super::{
-    Origin, check_secret_hash, earlier_hashes, enforces_history, load_client, password_record, password_reused,
-};
+use super::{Origin, check_secret_hash, hides_users, load_client, new_password_for};
 use crate::api_error;
 use crate::app::Ctx;
 use crate::domain::ids::pool_name_of;
-use crate::domain::password_policy::{self, Wording};
+use crate::domain::password_policy::Wording;
 use crate::domain::pools::Pool;
 use crate::domain::users;
 use crate::error::{ApiError, ApiResult};
@@ -154,7 +152,7 @@ async fn password_sign_in(
         names.push(&u.username);
     }
     check_secret_hash_parameter(client, params, &names)?;
-    let hide = client.prevent_user_existence_errors == Some(PreventUserExistenceErrorTypes::Enabled);
+    let hide = hides_users(client);
     let Some(user) = user else {
         if hide {
             // Spend what a wrong password costs, so timing does not tell.
@@ -189,7 +187,8 @@ async fn password_sign_in(
         return Err(api_error!(UserNotConfirmedException, "User is not confirmed."));
     }
     if user.status == UserStatusType::ForceChangePassword.as_str() {
-        let days = i64::from(pool.password_policy().temporary_password_validity_days.unwrap_or(7).max(1));
+        // 0 means the default of 7 days (PasswordPolicyType).
+        let days = i64::from(pool.password_policy().temporary_password_validity_days.filter(|d| *d > 0).unwrap_or(7));
         if user.password_set_at.is_some_and(|set| set + days * 86_400_000 < now) {
             return Err(api_error!(
                 NotAuthorizedException,
@@ -258,16 +257,25 @@ async fn new_password(
     if state.pool != pool.id || user.status != UserStatusType::ForceChangePassword.as_str() {
         return Err(api_error!(NotAuthorizedException, "Invalid session for the user, session is expired."));
     }
-    password_policy::check(&pool.password_policy(), new, Wording::DoesNotConform)?;
-    let earlier = earlier_hashes(ctx, pool, &user).await?;
-    let (record, reused) = password_record(ctx, pool, &user.username, new, earlier).await?;
-    if reused && enforces_history(pool) {
-        return Err(password_reused());
+    if !user.enabled {
+        return Err(api_error!(NotAuthorizedException, "User is disabled."));
     }
-    let now = ctx.clock.now_ms();
-    ctx.store.set_password(&pool.id, &user.sub, &record, Some(UserStatusType::Confirmed.as_str()), now).await?;
-    if let Some(previous) = &user.password_hash {
-        ctx.store.append_password_history(&pool.id, &user.sub, previous, now).await?;
+    let record = new_password_for(ctx, pool, &user, new, Wording::DoesNotConform).await?;
+    // Only from FORCE_CHANGE_PASSWORD: of two answers to one challenge, one sets the password.
+    let changed = ctx
+        .store
+        .replace_password(
+            &pool.id,
+            &user.sub,
+            &record,
+            Some(UserStatusType::ForceChangePassword.as_str()),
+            Some(UserStatusType::Confirmed.as_str()),
+            user.password_hash.as_deref(),
+            ctx.clock.now_ms(),
+        )
+        .await?;
+    if !changed {
+        return Err(api_error!(NotAuthorizedException, "Invalid session for the user, session is expired."));
     }
     let user = ctx.store.find_user_by_sub(&pool.id, &user.sub).await?.ok_or_else(incorrect)?;
     signed_in(ctx, origin, pool, client, &user).await
@@ -340,7 +348,7 @@ async fn srp_challenge(
         names.push(&u.username);
     }
     check_secret_hash_parameter(client, params, &names)?;
-    let hide = client.prevent_user_existence_errors == Some(PreventUserExistenceErrorTypes::Enabled);
+    let hide = hides_users(client);
     let pool_name = pool_name_of(&pool.id).to_string();
     let (sub, user_id, salt, verifier, fake) = match &user {
         Some(u) => {

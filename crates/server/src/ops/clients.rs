@@ -8,6 +8,7 @@ use crate::domain::ids;
 use crate::domain::pools::Pool;
 use crate::error::{ApiError, ApiResult};
 use crate::store::DocumentRow;
+use crate::tokens::unit_seconds;
 use serde_json::Value;
 use userpool_model::types::*;
 
@@ -24,16 +25,6 @@ fn fill_defaults(c: &mut UserPoolClientType) {
     c.auth_session_validity.get_or_insert(3);
 }
 
-fn seconds(value: i32, unit: Option<TimeUnitsType>, default: TimeUnitsType) -> i64 {
-    let unit_seconds = match unit.unwrap_or(default) {
-        TimeUnitsType::Seconds => 1,
-        TimeUnitsType::Minutes => 60,
-        TimeUnitsType::Hours => 3600,
-        TimeUnitsType::Days => 86_400,
-    };
-    i64::from(value) * unit_seconds
-}
-
 /// Token lifetimes within Cognito's ranges: access and ID tokens 5 minutes to 1 day, refresh
 /// tokens 1 hour to 10 years (spec §10).
 fn check_token_validity(c: &UserPoolClientType) -> ApiResult<()> {
@@ -45,7 +36,7 @@ fn check_token_validity(c: &UserPoolClientType) -> ApiResult<()> {
     ];
     for (value, unit, default, min, max, name) in checks {
         if let Some(v) = value
-            && !(min..=max).contains(&seconds(v, unit, default))
+            && !(min..=max).contains(&unit_seconds(unit.unwrap_or(default)).saturating_mul(i64::from(v)))
         {
             return Err(api_error!(
                 InvalidParameterException,

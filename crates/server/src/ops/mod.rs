@@ -10,9 +10,9 @@ mod users_admin;
 
 use crate::app::Ctx;
 use crate::delivery::Message;
-use crate::domain::codes;
 use crate::domain::ids::pool_name_of;
 use crate::domain::pools::Pool;
+use crate::domain::{codes, password_policy};
 use crate::error::{ApiError, ApiResult};
 use crate::hashing::PasswordHasher;
 use crate::store::{PasswordRecord, UserRow};
@@ -189,6 +189,24 @@ pub(crate) async fn earlier_hashes(ctx: &Ctx, pool: &Pool, user: &UserRow) -> Ap
     Ok(earlier)
 }
 
+/// Checks a new password against the pool's policy and history and hashes it: the one path for
+/// every operation that replaces a user's password.
+pub(crate) async fn new_password_for(
+    ctx: &Ctx,
+    pool: &Pool,
+    user: &UserRow,
+    password: &str,
+    wording: password_policy::Wording,
+) -> ApiResult<PasswordRecord> {
+    password_policy::check(&pool.password_policy(), password, wording)?;
+    let earlier = earlier_hashes(ctx, pool, user).await?;
+    let (record, reused) = password_record(ctx, pool, &user.username, password, earlier).await?;
+    if reused && enforces_history(pool) {
+        return Err(password_reused());
+    }
+    Ok(record)
+}
+
 /// Cognito does not publish this message (spec §14); this is userpool's wording.
 pub(crate) fn password_reused() -> ApiError {
     api_error!(
@@ -200,6 +218,23 @@ pub(crate) fn password_reused() -> ApiError {
 /// PasswordHistorySize ≥ 1: a new password may equal none of the last n (the current included).
 pub(crate) fn enforces_history(pool: &Pool) -> bool {
     pool.password_policy().password_history_size.unwrap_or(0) > 0
+}
+
+pub(crate) fn code_mismatch() -> ApiError {
+    api_error!(CodeMismatchException, "Invalid verification code provided, please try again.")
+}
+
+pub(crate) fn code_expired() -> ApiError {
+    api_error!(ExpiredCodeException, "Invalid code provided, please request a code again.")
+}
+
+pub(crate) fn attempts_exceeded() -> ApiError {
+    api_error!(LimitExceededException, "Attempt limit exceeded, please try after some time.")
+}
+
+/// PreventUserExistenceErrors ENABLED: unknown and disabled users get the answers real ones get.
+pub(crate) fn hides_users(client: &UserPoolClientType) -> bool {
+    client.prevent_user_existence_errors == Some(userpool_model::types::PreventUserExistenceErrorTypes::Enabled)
 }
 
 /// A one-time code to generate, store (as an HMAC) and send.

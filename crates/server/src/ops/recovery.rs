@@ -3,15 +3,15 @@
 
 use super::users_admin::existing_user;
 use super::{
-    CodeToSend, check_secret_hash, deliver_code, earlier_hashes, enforces_history, load_client, password_record,
-    password_reused,
+    CodeToSend, attempts_exceeded, check_secret_hash, code_expired, code_mismatch, deliver_code, hides_users,
+    load_client, new_password_for,
 };
 use crate::api_error;
 use crate::app::Ctx;
 use crate::domain::codes;
-use crate::domain::password_policy::{self, Wording};
+use crate::domain::password_policy::Wording;
 use crate::domain::pools::Pool;
-use crate::domain::recovery::{Channel, channel, simulated_delivery};
+use crate::domain::recovery::{Channel, channel, is_admin_only, simulated_delivery};
 use crate::domain::users;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{RecoveryEvent, UserRow};
@@ -42,23 +42,6 @@ fn no_channel() -> ApiError {
         InvalidParameterException,
         "Cannot reset password for the user as there is no registered/verified email or phone_number"
     )
-}
-
-fn attempts_exceeded() -> ApiError {
-    api_error!(LimitExceededException, "Attempt limit exceeded, please try after some time.")
-}
-
-fn code_mismatch() -> ApiError {
-    api_error!(CodeMismatchException, "Invalid verification code provided, please try again.")
-}
-
-fn code_expired() -> ApiError {
-    api_error!(ExpiredCodeException, "Invalid code provided, please request a code again.")
-}
-
-/// PreventUserExistenceErrors ENABLED: unknown and disabled users get the answers real ones get.
-fn hides_users(client: &UserPoolClientType) -> bool {
-    client.prevent_user_existence_errors == Some(PreventUserExistenceErrorTypes::Enabled)
 }
 
 /// Admin-created users who never chose a password and federated users cannot reset (spec §2.1).
@@ -128,8 +111,13 @@ pub(super) async fn forgot_password(ctx: &Ctx, req: ForgotPasswordRequest) -> Ap
         ip_address: context_ip(req.user_context_data.as_deref())?,
         analytics_endpoint_id: req.analytics_metadata.as_ref().and_then(|a| a.analytics_endpoint_id.as_deref()),
     };
+    // A pool setting, answered alike for every name (answering it only for real users would
+    // tell them apart).
+    if is_admin_only(&pool) {
+        return Err(api_error!(NotAuthorizedException, "Contact administrator to reset password."));
+    }
     let hide = hides_users(&client);
-    // Nothing is sent, but the request is recorded, so the answer costs what a real one does.
+    // Nothing is sent; the request is recorded (one write; a real send makes four, README).
     let simulated = async |sub: &str| -> ApiResult<ForgotPasswordResponse> {
         record(ctx, &pool, sub, "ForgotPassword:not-sent", &context).await?;
         Ok(ForgotPasswordResponse {
@@ -196,8 +184,6 @@ pub(super) async fn admin_reset_user_password(
         }
         Channel::NoVerifiedChannel => return Err(no_channel()),
     };
-    // The current password stops working at once: sign-in checks the status.
-    ctx.store.set_user_status(&pool.id, &user.sub, UserStatusType::ResetRequired.as_str(), ctx.clock.now_ms()).await?;
     let code = CodeToSend {
         slot: RESET_CODE_SLOT,
         purpose: "AdminResetUserPassword",
@@ -207,7 +193,10 @@ pub(super) async fn admin_reset_user_password(
         destination,
         default_body: DEFAULT_RESET_BODY,
     };
+    // The code first: if sending fails, the user keeps a working password.
     deliver_code(ctx, &pool, &user, code).await?;
+    // The current password stops working at once: sign-in checks the status.
+    ctx.store.set_user_status(&pool.id, &user.sub, UserStatusType::ResetRequired.as_str(), ctx.clock.now_ms()).await?;
     Ok(AdminResetUserPasswordResponse {})
 }
 
@@ -258,7 +247,7 @@ pub(super) async fn confirm_forgot_password(
         return Err(code_expired());
     }
     // Every guess takes a unit of the budget before it is compared, so concurrent guesses never
-    // get more than the budget compared; the right code gives its unit back.
+    // get more than the budget compared; the right code clears the count.
     let attempts = ctx.store.bump_counter(&pool.id, &user.sub, CONFIRM_ATTEMPTS, now, HOUR_MS).await?;
     if attempts > i64::from(ctx.settings.recovery.confirm_attempts_per_hour) {
         return Err(attempts_exceeded());
@@ -269,12 +258,7 @@ pub(super) async fn confirm_forgot_password(
     ctx.store.reset_counter(&pool.id, &user.sub, CONFIRM_ATTEMPTS).await?;
     // The code is checked before the password (spec §1.5, step 12): a right code with a weak
     // password leaves the code usable.
-    password_policy::check(&pool.password_policy(), &req.password, Wording::DoesNotConform)?;
-    let earlier = earlier_hashes(ctx, &pool, &user).await?;
-    let (password, reused) = password_record(ctx, &pool, &user.username, &req.password, earlier).await?;
-    if reused && enforces_history(&pool) {
-        return Err(password_reused());
-    }
+    let password = new_password_for(ctx, &pool, &user, &req.password, Wording::DoesNotConform).await?;
     let done = ctx
         .store
         .complete_password_reset(

@@ -1,7 +1,10 @@
 //! Self-service sign-up: SignUp, ConfirmSignUp, ResendConfirmationCode.
 
 use super::users_admin::{change_attributes, conflict, new_identity};
-use super::{CodeToSend, check_secret_hash, deliver_code, load_client, password_record};
+use super::{
+    CodeToSend, attempts_exceeded, check_secret_hash, code_expired, code_mismatch, deliver_code, load_client,
+    password_record,
+};
 use crate::api_error;
 use crate::app::Ctx;
 use crate::domain::attributes::{check_required, check_writable};
@@ -16,6 +19,11 @@ use userpool_model::types::*;
 /// Sign-up and attribute codes are valid 24 hours (spec §2.2).
 const SIGN_UP_CODE_TTL_MS: i64 = 24 * 3600 * 1000;
 const CODE_PURPOSE: &str = "SignUp";
+const HOUR_MS: i64 = 3_600_000;
+/// Cognito's code-security quotas (spec §9): 15 ConfirmSignUp and 5 ResendConfirmationCode per
+/// user per hour.
+const CONFIRM_SIGN_UP_PER_HOUR: i64 = 15;
+const RESEND_CODE_PER_HOUR: i64 = 5;
 
 /// Where a verification code goes: a phone number the pool auto-verifies, else an email.
 fn verification_channel(pool: &Pool, user: &UserRow) -> Option<(&'static str, DeliveryMediumType, String)> {
@@ -68,6 +76,10 @@ pub(super) async fn sign_up(ctx: &Ctx, req: SignUpRequest) -> ApiResult<SignUpRe
     };
     password_policy::check(&pool.password_policy(), password, Wording::DidNotConform)?;
     let given = req.user_attributes.clone().unwrap_or_default();
+    // A public caller cannot verify its own email or phone number: that is what the code is for.
+    if given.iter().any(|a| a.name == "email_verified" || a.name == "phone_number_verified") {
+        return Err(api_error!(NotAuthorizedException, "A client attempted to write unauthorized attribute"));
+    }
     let schema = pool.config.schema_attributes.clone().unwrap_or_default();
     check_writable(&schema, &given, true)?;
     let (sub, internal, mut attributes) = new_identity(&pool, &req.username, &given)?;
@@ -112,23 +124,29 @@ pub(super) async fn confirm_sign_up(ctx: &Ctx, req: ConfirmSignUpRequest) -> Api
     if user.status != UserStatusType::Unconfirmed.as_str() {
         return Err(api_error!(NotAuthorizedException, "User cannot be confirmed. Current status is {}", user.status));
     }
-    let expired = || api_error!(ExpiredCodeException, "Invalid code provided, please request a code again.");
-    let (stored, expires_at) = ctx.store.find_code(&pool.id, &user.sub, CODE_PURPOSE).await?.ok_or_else(expired)?;
-    if expires_at <= ctx.clock.now_ms() {
-        return Err(expired());
+    let (stored, expires_at) =
+        ctx.store.find_code(&pool.id, &user.sub, CODE_PURPOSE).await?.ok_or_else(code_expired)?;
+    let now = ctx.clock.now_ms();
+    if expires_at <= now {
+        return Err(code_expired());
+    }
+    // Counted before the comparison, as for reset codes, so guesses cannot outrun the budget.
+    if ctx.store.bump_counter(&pool.id, &user.sub, "confirm-sign-up", now, HOUR_MS).await? > CONFIRM_SIGN_UP_PER_HOUR {
+        return Err(attempts_exceeded());
     }
     if !codes::matches(&ctx.code_key, &pool.id, &user.sub, &req.confirmation_code, &stored) {
-        return Err(api_error!(CodeMismatchException, "Invalid verification code provided, please try again."));
+        return Err(code_mismatch());
     }
-    if !ctx.store.consume_code(&pool.id, &user.sub, CODE_PURPOSE, &stored).await? {
-        return Err(expired());
-    }
-    ctx.store.set_user_status(&pool.id, &user.sub, UserStatusType::Confirmed.as_str(), ctx.clock.now_ms()).await?;
-    // The code went to the channel it verifies.
+    // The code went to the channel it verifies. Verified first: if the value is now another
+    // user's alias (AliasExistsException), the user stays unconfirmed and the code usable.
     if let Some((attribute, _, _)) = verification_channel(&pool, &user) {
         let flag = if attribute == "email" { "email_verified" } else { "phone_number_verified" };
         change_attributes(ctx, &pool, &user, vec![(flag.to_string(), "true".to_string())], Vec::new()).await?;
     }
+    if !ctx.store.consume_code(&pool.id, &user.sub, CODE_PURPOSE, &stored).await? {
+        return Err(code_expired());
+    }
+    ctx.store.set_user_status(&pool.id, &user.sub, UserStatusType::Confirmed.as_str(), ctx.clock.now_ms()).await?;
     Ok(ConfirmSignUpResponse { session: None })
 }
 
@@ -142,6 +160,10 @@ pub(super) async fn resend_confirmation_code(
     let user = public_user(ctx, &pool, &req.username).await?;
     if user.status != UserStatusType::Unconfirmed.as_str() {
         return Err(api_error!(InvalidParameterException, "User is already confirmed."));
+    }
+    let now = ctx.clock.now_ms();
+    if ctx.store.bump_counter(&pool.id, &user.sub, "resend-code", now, HOUR_MS).await? > RESEND_CODE_PER_HOUR {
+        return Err(attempts_exceeded());
     }
     let details = send_code(ctx, &pool, &user, "ResendConfirmationCode").await?;
     if details.is_none() {

@@ -1,6 +1,6 @@
 //! Users, through the IAM-authorised admin operations, and ListUsers.
 
-use super::{decode_token, earlier_hashes, encode_token, enforces_history, password_record, password_reused};
+use super::{decode_token, encode_token, new_password_for, password_record};
 use crate::api_error;
 use crate::app::Ctx;
 use crate::clock::epoch_seconds;
@@ -324,19 +324,13 @@ pub(super) async fn admin_set_user_password(
     let pool = Pool::load(ctx, &req.user_pool_id).await?;
     ctx.recovery_quota.check(&pool.id, ctx.clock.now_ms())?;
     let user = existing_user(ctx, &pool, &req.username).await?;
-    password_policy::check(&pool.password_policy(), &req.password, Wording::DoesNotConform)?;
-    let earlier = earlier_hashes(ctx, &pool, &user).await?;
-    let (record, reused) = password_record(ctx, &pool, &user.username, &req.password, earlier).await?;
-    if reused && enforces_history(&pool) {
-        return Err(password_reused());
-    }
+    let record = new_password_for(ctx, &pool, &user, &req.password, Wording::DoesNotConform).await?;
     let status =
         if req.permanent == Some(true) { UserStatusType::Confirmed } else { UserStatusType::ForceChangePassword };
     let now = ctx.clock.now_ms();
-    ctx.store.set_password(&pool.id, &user.sub, &record, Some(status.as_str()), now).await?;
-    if let Some(previous) = &user.password_hash {
-        ctx.store.append_password_history(&pool.id, &user.sub, previous, now).await?;
-    }
+    ctx.store
+        .replace_password(&pool.id, &user.sub, &record, None, Some(status.as_str()), user.password_hash.as_deref(), now)
+        .await?;
     Ok(AdminSetUserPasswordResponse {})
 }
 

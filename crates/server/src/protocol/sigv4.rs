@@ -153,6 +153,13 @@ pub fn check(
     if !amz_date.starts_with(auth.date) || !auth.signed_headers.contains(&"host") {
         return Err(mismatch());
     }
+    // An unsigned X-Amz-Target could be swapped: a captured AdminGetUser replayed as
+    // AdminDeleteUser within the time window. SDKs sign every x-amz-* header they send.
+    for name in ["x-amz-target", "x-amz-date"] {
+        if headers.contains_key(name) && !auth.signed_headers.contains(&name) {
+            return Err(api_error!(IncompleteSignatureException, "The {name} header must be signed."));
+        }
+    }
     let mut query_pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
     query_pairs.sort_unstable();
     let mut canonical = format!("{method}\n{path}\n{}\n", query_pairs.join("&"));

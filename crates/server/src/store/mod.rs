@@ -98,10 +98,11 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Wipes every row (the moto-compatible reset endpoint).
+    /// Wipes every row (the moto-compatible reset endpoint), the server secrets excepted.
     pub async fn reset(&self) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for table in [
+            "used_secret_blocks",
             "refresh_tokens",
             "signing_keys",
             "recovery_events",

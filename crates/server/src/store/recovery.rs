@@ -128,16 +128,50 @@ impl Store {
         Ok(true)
     }
 
-    /// Appends the replaced hash to the history when a password is set outside a reset.
-    pub async fn append_password_history(&self, pool_id: &str, sub: &str, digest: &str, at: i64) -> StoreResult<()> {
-        sqlx::query("INSERT INTO password_history (pool_id, sub, digest, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(pool_id)
-            .bind(sub)
-            .bind(digest)
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Sets a new password outside a reset, in one transaction: only while the user's status is
+    /// `only_from` (when given), moving to `status` (when given), with the replaced hash appended
+    /// to the history. False, and nothing changed, if the status did not match.
+    #[allow(clippy::too_many_arguments, reason = "one use case, one transaction")]
+    pub async fn replace_password(
+        &self,
+        pool_id: &str,
+        sub: &str,
+        password: &PasswordRecord,
+        only_from: Option<&str>,
+        status: Option<&str>,
+        previous_hash: Option<&str>,
+        at: i64,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $3, srp_salt = $4, srp_verifier = $5, password_set_at = $6, \
+             updated_at = $6, status = COALESCE($7, status) WHERE pool_id = $1 AND sub = $2 AND ($8 = '' OR status = $8)",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .bind(&password.hash)
+        .bind(&password.srp_salt)
+        .bind(&password.srp_verifier)
+        .bind(at)
+        .bind(status)
+        .bind(only_from.unwrap_or(""))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        if let Some(previous) = previous_hash {
+            sqlx::query("INSERT INTO password_history (pool_id, sub, digest, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(pool_id)
+                .bind(sub)
+                .bind(previous)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn record_recovery_event(&self, e: &RecoveryEvent<'_>) -> StoreResult<()> {

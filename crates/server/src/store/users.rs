@@ -342,9 +342,16 @@ impl Store {
 
     pub async fn delete_user(&self, pool_id: &str, sub: &str) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        for table in
-            ["refresh_tokens", "password_history", "user_counters", "user_codes", "user_aliases", "user_attributes"]
-        {
+        // Recovery events go too: they hold the user's IP addresses.
+        for table in [
+            "recovery_events",
+            "refresh_tokens",
+            "password_history",
+            "user_counters",
+            "user_codes",
+            "user_aliases",
+            "user_attributes",
+        ] {
             sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE pool_id = $1 AND sub = $2")))
                 .bind(pool_id)
                 .bind(sub)
