@@ -259,6 +259,19 @@ mod tests {
     }
 
     #[test]
+    fn an_unsigned_target_is_refused() {
+        let now = parse_amz_date(NOW).unwrap();
+        let mut h = signed_request("secret", NOW, b"{}");
+        let auth = h["authorization"].to_str().unwrap().replace("host;x-amz-date;x-amz-target", "host;x-amz-date");
+        h.insert("authorization", HeaderValue::from_str(&auth).unwrap());
+        let e = check(Some(&creds()), "POST", "/", "", &h, b"{}", now).unwrap_err();
+        assert_eq!(
+            (e.code().as_str(), e.message()),
+            ("IncompleteSignatureException", "The x-amz-target header must be signed.")
+        );
+    }
+
+    #[test]
     fn amz_dates_round_trip() {
         let ms = parse_amz_date("20240305T070409Z").unwrap();
         assert_eq!(format_amz_date(ms), "20240305T070409Z");

@@ -125,6 +125,27 @@ async fn signatures_are_verified_when_credentials_are_configured() {
     assert_eq!(code, "ResourceNotFoundException");
     let (status, _, _) = http(&server.url, "POST", "/moto-api/reset", &[], b"").await;
     assert_eq!(status, 404);
+    // Outside local mode the outbox keeps neither codes nor temporary passwords.
+    let c = client_for(&server.url, "AKIDUSERPOOL", "s3cret");
+    let pool = c.create_user_pool().pool_name("quiet").send().await.unwrap().user_pool.unwrap().id.unwrap();
+    c.admin_create_user()
+        .user_pool_id(&pool)
+        .username("quinn")
+        .temporary_password("Temp0rary!")
+        .user_attributes(
+            aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+                .name("email")
+                .value("q@example.com")
+                .build()
+                .unwrap(),
+        )
+        .desired_delivery_mediums(aws_sdk_cognitoidentityprovider::types::DeliveryMediumType::Email)
+        .send()
+        .await
+        .unwrap();
+    let sent = server.ctx.store.list_messages(&pool, None).await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].code.is_none() && !sent[0].body.contains("Temp0rary!"), "{:?}", sent[0].body);
     server.stop().await;
     db.cleanup().await;
 }

@@ -250,3 +250,71 @@ async fn email_as_username_and_case_insensitive_lookup() {
     server.stop().await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn sign_up_codes_have_budgets_and_callers_cannot_verify_themselves() {
+    let db = sqlite();
+    let server = TestServer::start(&db.url).await;
+    let c = server.client();
+    let pool = c
+        .create_user_pool()
+        .pool_name("budgets")
+        .auto_verified_attributes(VerifiedAttributeType::Email)
+        .send()
+        .await
+        .unwrap()
+        .user_pool
+        .unwrap()
+        .id
+        .unwrap();
+    let client = c
+        .create_user_pool_client()
+        .user_pool_id(&pool)
+        .client_name("c")
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap()
+        .client_id
+        .unwrap();
+    let (kind, message) = error_of(
+        c.sign_up()
+            .client_id(&client)
+            .username("mallory")
+            .password("Passw0rd!")
+            .user_attributes(attr("email", "victim@example.com"))
+            .user_attributes(attr("email_verified", "true"))
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (kind.as_str(), message.as_str()),
+        ("NotAuthorizedException", "A client attempted to write unauthorized attribute")
+    );
+    c.sign_up()
+        .client_id(&client)
+        .username("gus")
+        .password("Passw0rd!")
+        .user_attributes(attr("email", "gus@example.com"))
+        .send()
+        .await
+        .unwrap();
+    let code = messages(&server.url, &pool, "gus").await.last().unwrap()["Code"].as_str().unwrap().to_string();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let mut kinds = Vec::new();
+    for _ in 0..16 {
+        kinds.push(
+            error_of(c.confirm_sign_up().client_id(&client).username("gus").confirmation_code(wrong).send().await).0,
+        );
+    }
+    assert!(kinds[..15].iter().all(|k| k == "CodeMismatchException"), "{kinds:?}");
+    assert_eq!(kinds[15], "LimitExceededException", "15 guesses an hour");
+    for _ in 0..5 {
+        c.resend_confirmation_code().client_id(&client).username("gus").send().await.unwrap();
+    }
+    let (kind, _) = error_of(c.resend_confirmation_code().client_id(&client).username("gus").send().await);
+    assert_eq!(kind, "LimitExceededException", "5 resends an hour");
+    server.stop().await;
+    db.cleanup().await;
+}
