@@ -47,6 +47,17 @@ def test_pycognito_signs_in_with_srp_and_verifies_the_tokens(server, srp_user):
     assert user.access_claims["token_use"] == "access"
 
 
+def test_pycognito_refreshes_and_reads_the_user(server, srp_user):
+    pool_id, client_id = srp_user
+    user = signed_in(server, pool_id, client_id, "sam", PASSWORD)
+    old_access = user.access_token
+    user.renew_access_token()
+    assert user.access_token != old_access
+    assert user.access_claims["username"] == "sam"
+    me = user.get_user()
+    assert me.username == "sam" and me.email == "sam@example.com"
+
+
 def test_a_wrong_password_fails_the_srp_proof(server, srp_user):
     pool_id, client_id = srp_user
     with pytest.raises(ClientError) as e:

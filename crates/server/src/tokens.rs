@@ -185,6 +185,8 @@ pub struct Issue<'a> {
     pub user: &'a UserRow,
     /// Epoch seconds of the original sign-in (kept on refresh).
     pub auth_time: i64,
+    /// A sign-in gets a refresh token; a refresh does not get a new one (no rotation).
+    pub with_refresh_token: bool,
 }
 
 /// The ID, access and refresh tokens of a successful sign-in.
@@ -232,26 +234,65 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
     let id_token = sign(&*active_key(ctx, t.pool_id, TokenUse::Id).await?, &Value::Object(id_claims))?;
     let access_token = sign(&*active_key(ctx, t.pool_id, TokenUse::Access).await?, &access_claims)?;
 
-    let refresh_token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 48]>());
-    ctx.store
-        .add_refresh_token(
-            &refresh_token_hash(&refresh_token),
-            t.pool_id,
-            &t.user.sub,
-            client_id,
-            t.auth_time,
-            now * 1000,
-            (now + refresh_ttl) * 1000,
-        )
-        .await?;
+    let refresh_token = if t.with_refresh_token {
+        let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 48]>());
+        ctx.store
+            .add_refresh_token(
+                &refresh_token_hash(&token),
+                t.pool_id,
+                &t.user.sub,
+                client_id,
+                t.auth_time,
+                now * 1000,
+                (now + refresh_ttl) * 1000,
+            )
+            .await?;
+        Some(token.into())
+    } else {
+        None
+    };
     Ok(AuthenticationResultType {
         access_token: Some(access_token.into()),
         expires_in: Some(i32::try_from(access_ttl).unwrap_or(i32::MAX)),
         token_type: Some("Bearer".into()),
-        refresh_token: Some(refresh_token.into()),
+        refresh_token,
         id_token: Some(id_token.into()),
         new_device_metadata: None,
     })
+}
+
+/// The pool, user and claims behind an access token sent to a token-bearing operation
+/// (GetUser, ChangePassword, GlobalSignOut, ...). `Invalid Access Token` unless it is an access
+/// token this server signed, unexpired, issued after the user's last GlobalSignOut.
+pub async fn access_token_user(
+    ctx: &Ctx,
+    token: &str,
+) -> ApiResult<(crate::domain::pools::Pool, UserRow, Map<String, Value>)> {
+    let invalid = || crate::api_error!(NotAuthorizedException, "Invalid Access Token");
+    // The pool is the last segment of the issuer; the signature is checked against its keys.
+    let unverified = token
+        .split('.')
+        .nth(1)
+        .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .ok_or_else(invalid)?;
+    let pool_id = unverified["iss"].as_str().and_then(|iss| iss.rsplit('/').next()).ok_or_else(invalid)?.to_string();
+    let pool = match crate::domain::pools::Pool::load(ctx, &pool_id).await {
+        Ok(pool) => pool,
+        Err(e) if e.code() == userpool_model::ErrorCode::ResourceNotFoundException => return Err(invalid()),
+        Err(e) => return Err(e),
+    };
+    let claims = verify(ctx, &pool.id, token, TokenUse::Access).await?.ok_or_else(invalid)?;
+    let sub = claims.get("sub").and_then(Value::as_str).ok_or_else(invalid)?;
+    let user = ctx.store.find_user_by_sub(&pool.id, sub).await?.ok_or_else(invalid)?;
+    let issued = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
+    if user.tokens_revoked_at.is_some_and(|revoked| issued <= revoked) {
+        return Err(crate::api_error!(NotAuthorizedException, "Access Token has been revoked"));
+    }
+    if !user.enabled {
+        return Err(crate::api_error!(NotAuthorizedException, "User is disabled."));
+    }
+    Ok((pool, user, claims))
 }
 
 /// Refresh tokens are kept only as this hash.

@@ -1,6 +1,7 @@
 //! Operation dispatch: one line per implemented operation. Each handler is a plain
 //! `async fn(&Ctx, <Op>Request) -> Result<<Op>Response, ApiError>` next to its AWS reference link.
 
+mod account;
 mod auth;
 mod clients;
 mod recovery;
@@ -67,6 +68,11 @@ pub async fn dispatch(ctx: &Ctx, operation: Operation, input: Value, origin: &Or
         O::ConfirmSignUp => run(ctx, input, signup::confirm_sign_up).await,
         O::ResendConfirmationCode => run(ctx, input, signup::resend_confirmation_code).await,
         O::ForgotPassword => run(ctx, input, recovery::forgot_password).await,
+        O::GetUser => run(ctx, input, account::get_user).await,
+        O::ChangePassword => run(ctx, input, account::change_password).await,
+        O::GlobalSignOut => run(ctx, input, account::global_sign_out).await,
+        O::AdminUserGlobalSignOut => run(ctx, input, account::admin_user_global_sign_out).await,
+        O::RevokeToken => run(ctx, input, account::revoke_token).await,
         O::AdminResetUserPassword => run(ctx, input, recovery::admin_reset_user_password).await,
         O::ConfirmForgotPassword => run(ctx, input, recovery::confirm_forgot_password).await,
         other => Err(api_error!(

@@ -14,7 +14,7 @@ mod tokens;
 mod users;
 
 pub use recovery::RecoveryEvent;
-pub use tokens::KeyRow;
+pub use tokens::{KeyRow, RefreshTokenRow};
 pub use users::{AliasKind, FilterTarget, NewUser, PasswordRecord, UserFilter, UserRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

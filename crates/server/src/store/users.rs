@@ -65,6 +65,8 @@ pub struct UserRow {
     pub password_set_at: Option<i64>,
     pub srp_salt: Option<String>,
     pub srp_verifier: Option<String>,
+    /// Epoch seconds of the last GlobalSignOut: older tokens are refused.
+    pub tokens_revoked_at: Option<i64>,
     /// `sub` first, then by name.
     pub attributes: Vec<(String, String)>,
 }
@@ -94,7 +96,7 @@ pub enum FilterTarget {
 }
 
 const USER_COLUMNS: &str = "pool_id, sub, username, status, enabled, created_at, updated_at, password_hash, \
-                            password_set_at, srp_salt, srp_verifier";
+                            password_set_at, srp_salt, srp_verifier, tokens_revoked_at";
 
 fn user_row(r: &AnyRow) -> StoreResult<UserRow> {
     Ok(UserRow {
@@ -109,6 +111,7 @@ fn user_row(r: &AnyRow) -> StoreResult<UserRow> {
         password_set_at: r.try_get("password_set_at")?,
         srp_salt: r.try_get("srp_salt")?,
         srp_verifier: r.try_get("srp_verifier")?,
+        tokens_revoked_at: r.try_get("tokens_revoked_at")?,
         attributes: Vec::new(),
     })
 }

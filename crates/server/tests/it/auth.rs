@@ -266,3 +266,117 @@ async fn tokens_verify_through_the_jwks_and_tampering_is_refused() {
     server.stop().await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn refresh_get_user_change_password_and_sign_out() {
+    let db = sqlite();
+    let server = TestServer::start(&db.url).await;
+    let c = server.client();
+    let (pool, client) = pool_with_client(&c, false).await;
+    let client_with_refresh = c
+        .update_user_pool_client()
+        .user_pool_id(&pool)
+        .client_id(&client)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowRefreshTokenAuth)
+        .send()
+        .await
+        .unwrap();
+    assert!(client_with_refresh.user_pool_client().is_some());
+    user(&c, &pool, "gina", "Passw0rd!").await;
+    let first = sign_in(&c, &client, "gina", "Passw0rd!").await.unwrap().authentication_result.unwrap();
+    let refresh_token = first.refresh_token().unwrap().to_string();
+    let access = first.access_token().unwrap().to_string();
+
+    let me = c.get_user().access_token(&access).send().await.unwrap();
+    assert_eq!(me.username(), "gina");
+    assert!(me.user_attributes().iter().any(|a| a.name() == "email" && a.value() == Some("gina@example.com")));
+    let (kind, message) = error_of(c.get_user().access_token(first.id_token().unwrap()).send().await);
+    assert_eq!(
+        (kind.as_str(), message.as_str()),
+        ("NotAuthorizedException", "Invalid Access Token"),
+        "an ID token is not an access token"
+    );
+
+    let refreshed = c
+        .initiate_auth()
+        .client_id(&client)
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .auth_parameters("REFRESH_TOKEN", &refresh_token)
+        .send()
+        .await
+        .unwrap()
+        .authentication_result
+        .unwrap();
+    assert!(refreshed.refresh_token().is_none(), "no rotation");
+    assert!(refreshed.access_token().is_some_and(|t| t != access));
+
+    let (kind, _) = error_of(
+        c.change_password()
+            .access_token(&access)
+            .previous_password("Wr0ng-pass!")
+            .proposed_password("N3w-Passw0rd!")
+            .send()
+            .await,
+    );
+    assert_eq!(kind, "NotAuthorizedException");
+    let (kind, message) = error_of(
+        c.change_password()
+            .access_token(&access)
+            .previous_password("Passw0rd!")
+            .proposed_password("Ab1!x")
+            .send()
+            .await,
+    );
+    assert_eq!(kind, "InvalidParameterException", "{message}");
+    let (kind, message) = error_of(
+        c.change_password()
+            .access_token(&access)
+            .previous_password("Passw0rd!")
+            .proposed_password("nouppercase1!")
+            .send()
+            .await,
+    );
+    assert_eq!(
+        (kind.as_str(), message.as_str()),
+        ("InvalidPasswordException", "Password did not conform with policy: Password must have uppercase characters")
+    );
+    c.change_password()
+        .access_token(&access)
+        .previous_password("Passw0rd!")
+        .proposed_password("N3w-Passw0rd!")
+        .send()
+        .await
+        .unwrap();
+    assert!(sign_in(&c, &client, "gina", "N3w-Passw0rd!").await.is_ok());
+
+    c.global_sign_out().access_token(&access).send().await.unwrap();
+    let (kind, message) = error_of(c.get_user().access_token(&access).send().await);
+    assert_eq!((kind.as_str(), message.as_str()), ("NotAuthorizedException", "Access Token has been revoked"));
+    let (kind, message) = error_of(
+        c.initiate_auth()
+            .client_id(&client)
+            .auth_flow(AuthFlowType::RefreshTokenAuth)
+            .auth_parameters("REFRESH_TOKEN", &refresh_token)
+            .send()
+            .await,
+    );
+    assert_eq!((kind.as_str(), message.as_str()), ("NotAuthorizedException", "Refresh Token has been revoked"));
+
+    // RevokeToken ends one refresh token; a fresh sign-in after the sign-out works.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let again = sign_in(&c, &client, "gina", "N3w-Passw0rd!").await.unwrap().authentication_result.unwrap();
+    c.get_user().access_token(again.access_token().unwrap()).send().await.unwrap();
+    c.revoke_token().client_id(&client).token(again.refresh_token().unwrap()).send().await.unwrap();
+    let (kind, _) = error_of(
+        c.initiate_auth()
+            .client_id(&client)
+            .auth_flow(AuthFlowType::RefreshTokenAuth)
+            .auth_parameters("REFRESH_TOKEN", again.refresh_token().unwrap())
+            .send()
+            .await,
+    );
+    assert_eq!(kind, "NotAuthorizedException");
+    server.stop().await;
+    db.cleanup().await;
+}
