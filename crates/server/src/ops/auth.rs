@@ -501,8 +501,13 @@ async fn refresh(
     origin: &Origin,
     pool: &Pool,
     client: &UserPoolClientType,
+    flow: AuthFlowType,
     params: &BTreeMap<String, String>,
 ) -> ApiResult<Outcome> {
+    // A client created without ExplicitAuthFlows allows refresh.
+    if client.explicit_auth_flows.is_some() && !allows(client, &[ExplicitAuthFlowsType::AllowRefreshTokenAuth]) {
+        return Err(flow_not_enabled(flow));
+    }
     let token = parameter(params, "REFRESH_TOKEN")?;
     let invalid = || api_error!(NotAuthorizedException, "Invalid Refresh Token");
     let row = ctx.store.find_refresh_token(&tokens::refresh_token_hash(token)).await?.ok_or_else(invalid)?;
@@ -541,8 +546,21 @@ async fn refresh(
     Ok(Outcome { authentication_result: Some(result), ..Outcome::default() })
 }
 
-fn refresh_allowed(client: &UserPoolClientType) -> bool {
-    client.explicit_auth_flows.is_none() || allows(client, &[ExplicitAuthFlowsType::AllowRefreshTokenAuth])
+/// RespondToAuthChallenge and AdminRespondToAuthChallenge answer the same challenges.
+async fn answer_challenge(
+    ctx: &Ctx,
+    origin: &Origin,
+    pool: &Pool,
+    client: &UserPoolClientType,
+    challenge: ChallengeNameType,
+    session: Option<&str>,
+    responses: &BTreeMap<String, String>,
+) -> ApiResult<Outcome> {
+    match challenge {
+        ChallengeNameType::NewPasswordRequired => new_password(ctx, origin, pool, client, session, responses).await,
+        ChallengeNameType::PasswordVerifier => srp_verify(ctx, origin, pool, client, responses).await,
+        other => Err(not_implemented(&format!("the {} challenge", other.as_str()))),
+    }
 }
 
 fn flow_not_enabled(flow: AuthFlowType) -> ApiError {
@@ -581,10 +599,7 @@ pub(super) async fn initiate_auth(
             srp_challenge(ctx, &pool, &client, &params).await?
         }
         AuthFlowType::RefreshTokenAuth | AuthFlowType::RefreshToken => {
-            if !refresh_allowed(&client) {
-                return Err(flow_not_enabled(req.auth_flow));
-            }
-            refresh(ctx, origin, &pool, &client, &params).await?
+            refresh(ctx, origin, &pool, &client, req.auth_flow, &params).await?
         }
         AuthFlowType::AdminNoSrpAuth | AuthFlowType::AdminUserPasswordAuth => {
             return Err(api_error!(InvalidParameterException, "Initiate Auth method not supported."));
@@ -627,10 +642,7 @@ pub(super) async fn admin_initiate_auth(
             password_sign_in(ctx, origin, &pool, &client, &params).await?
         }
         AuthFlowType::RefreshTokenAuth | AuthFlowType::RefreshToken => {
-            if !refresh_allowed(&client) {
-                return Err(flow_not_enabled(req.auth_flow));
-            }
-            refresh(ctx, origin, &pool, &client, &params).await?
+            refresh(ctx, origin, &pool, &client, req.auth_flow, &params).await?
         }
         other => return Err(not_implemented(&format!("the {} flow", other.as_str()))),
     };
@@ -651,13 +663,8 @@ pub(super) async fn respond_to_auth_challenge(
 ) -> ApiResult<RespondToAuthChallengeResponse> {
     let (pool, client) = load_client(ctx, &req.client_id).await?;
     let responses = req.challenge_responses.map(Sensitive::into_inner).unwrap_or_default();
-    let outcome = match req.challenge_name {
-        ChallengeNameType::NewPasswordRequired => {
-            new_password(ctx, origin, &pool, &client, req.session.as_deref().map(String::as_str), &responses).await?
-        }
-        ChallengeNameType::PasswordVerifier => srp_verify(ctx, origin, &pool, &client, &responses).await?,
-        other => return Err(not_implemented(&format!("the {} challenge", other.as_str()))),
-    };
+    let session = req.session.as_deref().map(String::as_str);
+    let outcome = answer_challenge(ctx, origin, &pool, &client, req.challenge_name, session, &responses).await?;
     Ok(RespondToAuthChallengeResponse {
         challenge_name: outcome.challenge_name,
         session: outcome.session.map(Into::into),
@@ -682,13 +689,8 @@ pub(super) async fn admin_respond_to_auth_challenge(
         ));
     }
     let responses = req.challenge_responses.map(Sensitive::into_inner).unwrap_or_default();
-    let outcome = match req.challenge_name {
-        ChallengeNameType::NewPasswordRequired => {
-            new_password(ctx, origin, &pool, &client, req.session.as_deref().map(String::as_str), &responses).await?
-        }
-        ChallengeNameType::PasswordVerifier => srp_verify(ctx, origin, &pool, &client, &responses).await?,
-        other => return Err(not_implemented(&format!("the {} challenge", other.as_str()))),
-    };
+    let session = req.session.as_deref().map(String::as_str);
+    let outcome = answer_challenge(ctx, origin, &pool, &client, req.challenge_name, session, &responses).await?;
     Ok(AdminRespondToAuthChallengeResponse {
         challenge_name: outcome.challenge_name,
         session: outcome.session.map(Into::into),

@@ -19,6 +19,22 @@ pub use users::{AliasKind, FilterTarget, NewUser, PasswordRecord, UserFilter, Us
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Every table with rows of a pool, children before parents: what deleting a pool (and a reset)
+/// removes before the pool row itself.
+const POOL_TABLES: [&str; 11] = [
+    "refresh_tokens",
+    "signing_keys",
+    "recovery_events",
+    "messages",
+    "password_history",
+    "user_counters",
+    "user_codes",
+    "user_aliases",
+    "user_attributes",
+    "users",
+    "user_pool_clients",
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique key is taken; the payload names which (`username`, `alias:email`, ...).
@@ -101,21 +117,7 @@ impl Store {
     /// Wipes every row (the moto-compatible reset endpoint), the server secrets excepted.
     pub async fn reset(&self) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        for table in [
-            "used_secret_blocks",
-            "refresh_tokens",
-            "signing_keys",
-            "recovery_events",
-            "messages",
-            "password_history",
-            "user_counters",
-            "user_codes",
-            "user_aliases",
-            "user_attributes",
-            "users",
-            "user_pool_clients",
-            "user_pools",
-        ] {
+        for table in ["used_secret_blocks"].iter().chain(POOL_TABLES.iter()).chain(["user_pools"].iter()) {
             sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -173,19 +175,7 @@ impl Store {
     /// Deletes a pool with its clients, users and messages; false if it does not exist.
     pub async fn delete_pool(&self, id: &str) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        for table in [
-            "refresh_tokens",
-            "signing_keys",
-            "recovery_events",
-            "messages",
-            "password_history",
-            "user_counters",
-            "user_codes",
-            "user_aliases",
-            "user_attributes",
-            "users",
-            "user_pool_clients",
-        ] {
+        for table in POOL_TABLES {
             sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE pool_id = $1")))
                 .bind(id)
                 .execute(&mut *tx)

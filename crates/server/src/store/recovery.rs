@@ -3,7 +3,24 @@
 
 use super::users::PasswordRecord;
 use super::{Store, StoreResult};
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
+
+async fn append_history(
+    tx: &mut Transaction<'_, Any>,
+    pool_id: &str,
+    sub: &str,
+    digest: &str,
+    at: i64,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO password_history (pool_id, sub, digest, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(pool_id)
+        .bind(sub)
+        .bind(digest)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
 
 /// A recovery request as recorded for audit.
 #[derive(Debug, Clone)]
@@ -110,13 +127,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if let Some(previous) = previous_hash {
-            sqlx::query("INSERT INTO password_history (pool_id, sub, digest, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(pool_id)
-                .bind(sub)
-                .bind(previous)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+            append_history(&mut tx, pool_id, sub, previous, at).await?;
         }
         sqlx::query("DELETE FROM user_counters WHERE pool_id = $1 AND sub = $2 AND name = $3")
             .bind(pool_id)
@@ -162,13 +173,7 @@ impl Store {
             return Ok(false);
         }
         if let Some(previous) = previous_hash {
-            sqlx::query("INSERT INTO password_history (pool_id, sub, digest, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(pool_id)
-                .bind(sub)
-                .bind(previous)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+            append_history(&mut tx, pool_id, sub, previous, at).await?;
         }
         tx.commit().await?;
         Ok(true)
