@@ -3,7 +3,7 @@
 //! RespondToAuthChallenge and AdminRespondToAuthChallenge. Status gates and errors follow
 //! ../shared/spec/cognito-recovery.md §0 and §3.
 
-use super::{Origin, check_secret_hash, hides_users, load_client, new_password_for};
+use super::{Origin, bump_unknown_name, check_secret_hash, hides_users, load_client, new_password_for};
 use crate::api_error;
 use crate::app::Ctx;
 use crate::domain::ids::pool_name_of;
@@ -159,6 +159,10 @@ async fn password_sign_in(
             let params = ctx.hasher.params();
             let password = password.to_string();
             ctx.hasher.run(move || PasswordHasher::hash_blocking(params, &password)).await??;
+            let failures = bump_unknown_name(ctx, pool, username, SIGN_IN_FAILURES, SIGN_IN_WINDOW_MS).await?;
+            if failures > SIGN_IN_FAILURES_ALLOWED {
+                return Err(api_error!(NotAuthorizedException, "Password attempts exceeded"));
+            }
             return Err(incorrect());
         }
         return Err(api_error!(UserNotFoundException, "User does not exist."));
@@ -447,7 +451,16 @@ async fn srp_verify(
     if now - state.issued_at > validity_ms {
         return Err(api_error!(NotAuthorizedException, "Invalid session for the user, session is expired."));
     }
-    if state.fake || (when - now / 1000).abs() > SRP_TIMESTAMP_SKEW_S {
+    if state.fake {
+        // The fake user's failures are counted like a real user's (keyed by the derived id).
+        let failures =
+            bump_unknown_name(ctx, pool, &state.user_id_for_srp, SIGN_IN_FAILURES, SIGN_IN_WINDOW_MS).await?;
+        if failures > SIGN_IN_FAILURES_ALLOWED {
+            return Err(api_error!(NotAuthorizedException, "Password attempts exceeded"));
+        }
+        return Err(incorrect());
+    }
+    if (when - now / 1000).abs() > SRP_TIMESTAMP_SKEW_S {
         return Err(incorrect());
     }
     let user = ctx.store.find_user_by_sub(&pool.id, &state.sub).await?.ok_or_else(incorrect)?;

@@ -243,6 +243,24 @@ pub(crate) fn hides_users(client: &UserPoolClientType) -> bool {
     client.prevent_user_existence_errors == Some(userpool_model::types::PreventUserExistenceErrorTypes::Enabled)
 }
 
+/// Counts an event for a name that is no user's in the pool (PreventUserExistenceErrors
+/// ENABLED), so that it meets the limits a real user would; returns the count in the window.
+pub(crate) async fn bump_unknown_name(
+    ctx: &Ctx,
+    pool: &Pool,
+    name: &str,
+    counter: &str,
+    window_ms: i64,
+) -> ApiResult<i64> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(&ctx.code_key).expect("HMAC takes keys of any length");
+    for part in ["unknown-name", pool.id.as_str(), pool.key(name).as_str()] {
+        mac.update(part.as_bytes());
+        mac.update(&[0]);
+    }
+    let key = hex::encode(mac.finalize().into_bytes());
+    Ok(ctx.store.bump_name_counter(&pool.id, &key, counter, ctx.clock.now_ms(), window_ms).await?)
+}
+
 /// A one-time code to generate, store (as an HMAC) and send.
 pub(crate) struct CodeToSend {
     /// The user's code slot: a newer code in the same slot voids the older one.

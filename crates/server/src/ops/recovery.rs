@@ -3,8 +3,8 @@
 
 use super::users_admin::existing_user;
 use super::{
-    CodeToSend, attempts_exceeded, check_secret_hash, code_expired, code_mismatch, deliver_code, hides_users,
-    load_client, new_password_for,
+    CodeToSend, attempts_exceeded, bump_unknown_name, check_secret_hash, code_expired, code_mismatch, deliver_code,
+    hides_users, load_client, new_password_for,
 };
 use crate::api_error;
 use crate::app::Ctx;
@@ -119,6 +119,15 @@ pub(super) async fn forgot_password(ctx: &Ctx, req: ForgotPasswordRequest) -> Ap
     let hide = hides_users(&client);
     // Nothing is sent; the request is recorded (one write; a real send makes four, README).
     let simulated = async |sub: &str| -> ApiResult<ForgotPasswordResponse> {
+        // Counted like a real send, so that only real users meeting the limit does not tell.
+        let sent = if sub.is_empty() {
+            bump_unknown_name(ctx, &pool, &req.username, RESET_REQUESTS, HOUR_MS).await?
+        } else {
+            ctx.store.bump_counter(&pool.id, sub, RESET_REQUESTS, ctx.clock.now_ms(), HOUR_MS).await?
+        };
+        if sent > i64::from(ctx.settings.recovery.forgot_password_per_hour) {
+            return Err(attempts_exceeded());
+        }
         record(ctx, &pool, sub, "ForgotPassword:not-sent", &context).await?;
         Ok(ForgotPasswordResponse {
             code_delivery_details: Some(simulated_delivery(&ctx.code_key, &pool, &req.username)),
@@ -225,10 +234,18 @@ pub(super) async fn confirm_forgot_password(
             if !hide {
                 return Err(if other.is_some() { disabled() } else { user_not_found() });
             }
-            // A wrong code for a real user costs one counter write and one HMAC; so does this.
+            // As a wrong code for a real user: one counter write, one HMAC, the same budget.
+            let attempts = match &other {
+                Some(u) => {
+                    ctx.store.bump_counter(&pool.id, &u.sub, CONFIRM_ATTEMPTS, ctx.clock.now_ms(), HOUR_MS).await?
+                }
+                None => bump_unknown_name(ctx, &pool, &req.username, CONFIRM_ATTEMPTS, HOUR_MS).await?,
+            };
             let sub = other.as_ref().map_or("", |u| u.sub.as_str());
-            record(ctx, &pool, sub, "ConfirmForgotPassword:refused", &context).await?;
             let _ = codes::digest(&ctx.code_key, &pool.id, sub, &req.confirmation_code);
+            if attempts > i64::from(ctx.settings.recovery.confirm_attempts_per_hour) {
+                return Err(attempts_exceeded());
+            }
             return Err(code_mismatch());
         }
     };

@@ -21,7 +21,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Every table with rows of a pool, children before parents: what deleting a pool (and a reset)
 /// removes before the pool row itself.
-const POOL_TABLES: [&str; 11] = [
+const POOL_TABLES: [&str; 12] = [
+    "name_counters",
     "refresh_tokens",
     "signing_keys",
     "recovery_events",

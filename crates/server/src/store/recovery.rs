@@ -3,7 +3,8 @@
 
 use super::users::PasswordRecord;
 use super::{Store, StoreResult};
-use sqlx::{Any, Row, Transaction};
+// The counter SQL splices only constant table and column names.
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 async fn append_history(
     tx: &mut Transaction<'_, Any>,
@@ -45,15 +46,41 @@ impl Store {
         now: i64,
         window_ms: i64,
     ) -> StoreResult<i64> {
-        let row = sqlx::query(
-            "INSERT INTO user_counters (pool_id, sub, name, window_start, count) VALUES ($1, $2, $3, $4, 1) \
-             ON CONFLICT (pool_id, sub, name) DO UPDATE SET \
-             count = CASE WHEN user_counters.window_start <= $5 THEN 1 ELSE user_counters.count + 1 END, \
-             window_start = CASE WHEN user_counters.window_start <= $5 THEN $4 ELSE user_counters.window_start END \
-             RETURNING count",
-        )
+        self.bump("user_counters", "sub", pool_id, sub, name, now, window_ms).await
+    }
+
+    /// The same for a name that is no user's (`name_key` is an HMAC of pool and name).
+    pub async fn bump_name_counter(
+        &self,
+        pool_id: &str,
+        name_key: &str,
+        name: &str,
+        now: i64,
+        window_ms: i64,
+    ) -> StoreResult<i64> {
+        self.bump("name_counters", "name_key", pool_id, name_key, name, now, window_ms).await
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "the key columns and the window")]
+    async fn bump(
+        &self,
+        table: &'static str,
+        key_column: &'static str,
+        pool_id: &str,
+        key: &str,
+        name: &str,
+        now: i64,
+        window_ms: i64,
+    ) -> StoreResult<i64> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {table} (pool_id, {key_column}, name, window_start, count) VALUES ($1, $2, $3, $4, 1) \
+             ON CONFLICT (pool_id, {key_column}, name) DO UPDATE SET \
+             count = CASE WHEN {table}.window_start <= $5 THEN 1 ELSE {table}.count + 1 END, \
+             window_start = CASE WHEN {table}.window_start <= $5 THEN $4 ELSE {table}.window_start END \
+             RETURNING count"
+        )))
         .bind(pool_id)
-        .bind(sub)
+        .bind(key)
         .bind(name)
         .bind(now)
         .bind(now - window_ms)

@@ -380,3 +380,47 @@ async fn refresh_get_user_change_password_and_sign_out() {
     server.stop().await;
     db.cleanup().await;
 }
+
+/// With existence hidden, an unknown name meets the limits a real user meets.
+#[tokio::test]
+async fn unknown_names_meet_the_same_limits_when_hidden() {
+    let db = sqlite();
+    let server = TestServer::start(&db.url).await;
+    let c = server.client();
+    let (_, hidden) = pool_with_client(&c, true).await;
+    for _ in 0..5 {
+        let (_, message) = error_of(sign_in(&c, &hidden, "nobody", "Wrong0ne!").await);
+        assert_eq!(message, "Incorrect username or password.");
+    }
+    let (_, message) = error_of(sign_in(&c, &hidden, "nobody", "Wrong0ne!").await);
+    assert_eq!(message, "Password attempts exceeded");
+    for _ in 0..5 {
+        c.forgot_password().client_id(&hidden).username("nobody").send().await.unwrap();
+    }
+    let (kind, _) = error_of(c.forgot_password().client_id(&hidden).username("nobody").send().await);
+    assert_eq!(kind, "LimitExceededException");
+    for _ in 0..5 {
+        let (kind, _) = error_of(
+            c.confirm_forgot_password()
+                .client_id(&hidden)
+                .username("nobody")
+                .confirmation_code("123456")
+                .password("Passw0rd!9")
+                .send()
+                .await,
+        );
+        assert_eq!(kind, "CodeMismatchException");
+    }
+    let (kind, _) = error_of(
+        c.confirm_forgot_password()
+            .client_id(&hidden)
+            .username("nobody")
+            .confirmation_code("123456")
+            .password("Passw0rd!9")
+            .send()
+            .await,
+    );
+    assert_eq!(kind, "LimitExceededException");
+    server.stop().await;
+    db.cleanup().await;
+}
