@@ -124,3 +124,31 @@ def test_unknown_users_get_a_stable_fake_challenge_when_hidden(server, cognito, 
     with pytest.raises(ClientError) as e:
         signed_in(server, pool_id, hidden, "ghost", PASSWORD)
     assert (error_code(e.value), error_message(e.value)) == ("NotAuthorizedException", "Incorrect username or password.")
+
+
+def test_pyjwt_verifies_both_token_kinds_through_the_jwks_url(server, srp_user):
+    import base64
+    import json
+
+    import jwt
+
+    pool_id, client_id = srp_user
+    user = signed_in(server, pool_id, client_id, "sam", PASSWORD)
+    issuer = f"{server.url}/{pool_id}"
+    keys = jwt.PyJWKClient(f"{issuer}/.well-known/jwks.json")
+    id_key = keys.get_signing_key_from_jwt(user.id_token)
+    access_key = keys.get_signing_key_from_jwt(user.access_token)
+    assert id_key.key_id != access_key.key_id
+    claims = jwt.decode(user.id_token, id_key.key, algorithms=["RS256"], audience=client_id, issuer=issuer)
+    assert (claims["token_use"], claims["email_verified"]) == ("id", True)
+    access = jwt.decode(user.access_token, access_key.key, algorithms=["RS256"], issuer=issuer,
+                        options={"verify_aud": False})
+    assert (access["token_use"], access["client_id"], access["username"]) == ("access", client_id, "sam")
+    # A changed payload no longer verifies.
+    header, payload, signature = user.access_token.split(".")
+    forged = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    forged["username"] = "someone-else"
+    forged_payload = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(f"{header}.{forged_payload}.{signature}", access_key.key, algorithms=["RS256"],
+                   options={"verify_aud": False})
