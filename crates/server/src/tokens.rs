@@ -226,11 +226,19 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
     ] {
         id_claims.insert(k.to_string(), v);
     }
-    let access_claims = json!({
+    // Both tokens list the user's groups, as Cognito's do, when there are any.
+    let groups = crate::ops::group_names(ctx, t.pool_id, &t.user.sub).await?;
+    if !groups.is_empty() {
+        id_claims.insert("cognito:groups".to_string(), json!(groups));
+    }
+    let mut access_claims = json!({
         "sub": t.user.sub, "iss": t.issuer, "client_id": client_id, "origin_jti": origin_jti, "event_id": event_id,
         "token_use": "access", "scope": "aws.cognito.signin.user.admin", "auth_time": t.auth_time,
         "exp": now + access_ttl, "iat": now, "jti": uuid::Uuid::new_v4().to_string(), "username": t.user.username,
     });
+    if !groups.is_empty() {
+        access_claims["cognito:groups"] = json!(groups);
+    }
     let id_token = sign(&*active_key(ctx, t.pool_id, TokenUse::Id).await?, &Value::Object(id_claims))?;
     let access_token = sign(&*active_key(ctx, t.pool_id, TokenUse::Access).await?, &access_claims)?;
 

@@ -4,6 +4,7 @@
 mod account;
 mod auth;
 mod clients;
+mod groups;
 mod recovery;
 mod signup;
 mod user_pools;
@@ -69,6 +70,15 @@ pub async fn dispatch(ctx: &Ctx, operation: Operation, input: Value, origin: &Or
         O::ResendConfirmationCode => run(ctx, input, signup::resend_confirmation_code).await,
         O::ForgotPassword => run(ctx, input, recovery::forgot_password).await,
         O::GetUser => run(ctx, input, account::get_user).await,
+        O::CreateGroup => run(ctx, input, groups::create_group).await,
+        O::GetGroup => run(ctx, input, groups::get_group).await,
+        O::UpdateGroup => run(ctx, input, groups::update_group).await,
+        O::DeleteGroup => run(ctx, input, groups::delete_group).await,
+        O::ListGroups => run(ctx, input, groups::list_groups).await,
+        O::AdminAddUserToGroup => run(ctx, input, groups::admin_add_user_to_group).await,
+        O::AdminRemoveUserFromGroup => run(ctx, input, groups::admin_remove_user_from_group).await,
+        O::AdminListGroupsForUser => run(ctx, input, groups::admin_list_groups_for_user).await,
+        O::ListUsersInGroup => run(ctx, input, groups::list_users_in_group).await,
         O::ChangePassword => run(ctx, input, account::change_password).await,
         O::GlobalSignOut => run(ctx, input, account::global_sign_out).await,
         O::AdminUserGlobalSignOut => run(ctx, input, account::admin_user_global_sign_out).await,
@@ -225,6 +235,8 @@ pub(crate) fn password_reused() -> ApiError {
 pub(crate) fn enforces_history(pool: &Pool) -> bool {
     pool.password_policy().password_history_size.unwrap_or(0) > 0
 }
+
+pub(crate) use groups::group_names;
 
 pub(crate) fn code_mismatch() -> ApiError {
     api_error!(CodeMismatchException, "Invalid verification code provided, please try again.")

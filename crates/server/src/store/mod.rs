@@ -9,6 +9,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 use std::time::Duration;
 
+mod groups;
 mod recovery;
 mod tokens;
 mod users;
@@ -21,7 +22,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Every table with rows of a pool, children before parents: what deleting a pool (and a reset)
 /// removes before the pool row itself.
-const POOL_TABLES: [&str; 12] = [
+const POOL_TABLES: [&str; 14] = [
+    "group_members",
+    "user_groups",
     "name_counters",
     "refresh_tokens",
     "signing_keys",

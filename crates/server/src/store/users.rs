@@ -347,6 +347,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // Recovery events go too: they hold the user's IP addresses.
         for table in [
+            "group_members",
             "recovery_events",
             "refresh_tokens",
             "password_history",

@@ -7,6 +7,7 @@
 mod support;
 
 mod auth;
+mod groups;
 mod persistence;
 mod protocol;
 mod recovery;
