@@ -53,11 +53,16 @@ fn public_components(key: &SigningKey) -> PublicKeyComponents<Vec<u8>> {
 
 /// The pool's active key for a token use, created on first use. RSA key generation is slow
 /// (tens of milliseconds), so it runs on the blocking pool.
+fn cached_key(ctx: &Ctx, pool_id: &str, token_use: TokenUse) -> Option<Arc<SigningKey>> {
+    let cache = ctx.keys.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    cache.get(&(pool_id.to_string(), token_use)).cloned()
+}
+
 pub async fn active_key(ctx: &Ctx, pool_id: &str, token_use: TokenUse) -> ApiResult<Arc<SigningKey>> {
-    let cache_key = (pool_id.to_string(), token_use);
-    if let Some(key) = ctx.keys.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&cache_key) {
-        return Ok(Arc::clone(key));
+    if let Some(key) = cached_key(ctx, pool_id, token_use) {
+        return Ok(key);
     }
+    let cache_key = (pool_id.to_string(), token_use);
     let find = |rows: Vec<KeyRow>| rows.into_iter().find(|k| k.active && k.token_use == token_use.as_str());
     let row = match find(ctx.store.signing_keys(pool_id).await?) {
         Some(row) => row,
@@ -136,16 +141,24 @@ pub async fn verify(
     if header["alg"] != "RS256" {
         return Ok(None);
     }
-    let Some(row) = ctx
-        .store
-        .signing_keys(pool_id)
-        .await?
-        .into_iter()
-        .find(|k| Some(k.kid.as_str()) == header["kid"].as_str() && k.token_use == expected.as_str())
-    else {
-        return Ok(None);
+    let kid = header["kid"].as_str();
+    // The active key is cached; only a token signed under an older key reads the store.
+    let key = match cached_key(ctx, pool_id, expected).filter(|k| Some(k.kid.as_str()) == kid) {
+        Some(key) => key,
+        None => {
+            let found = ctx
+                .store
+                .signing_keys(pool_id)
+                .await?
+                .into_iter()
+                .find(|k| Some(k.kid.as_str()) == kid && k.token_use == expected.as_str());
+            match found {
+                Some(row) => Arc::new(parse_key(&row)?),
+                None => return Ok(None),
+            }
+        }
     };
-    let c = public_components(&parse_key(&row)?);
+    let c = public_components(&key);
     let signed =
         format!("{}.{}", token.split('.').next().unwrap_or_default(), token.split('.').nth(1).unwrap_or_default());
     if c.verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature).is_err() {

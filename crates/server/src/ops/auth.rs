@@ -3,7 +3,9 @@
 //! RespondToAuthChallenge and AdminRespondToAuthChallenge. Status gates and errors follow
 //! ../shared/spec/cognito-recovery.md §0 and §3.
 
-use super::{Origin, bump_unknown_name, check_secret_hash, hides_users, load_client, new_password_for};
+use super::{
+    Origin, bump_unknown_name, check_secret_hash, hides_users, load_client, load_pool_client, new_password_for,
+};
 use crate::api_error;
 use crate::app::Ctx;
 use crate::domain::ids::pool_name_of;
@@ -634,15 +636,7 @@ pub(super) async fn admin_initiate_auth(
     origin: &Origin,
     req: AdminInitiateAuthRequest,
 ) -> ApiResult<AdminInitiateAuthResponse> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
-    let (client_pool, client) = load_client(ctx, &req.client_id).await?;
-    if client_pool.id != pool.id {
-        return Err(api_error!(
-            ResourceNotFoundException,
-            "User pool client {} does not exist.",
-            req.client_id.as_str()
-        ));
-    }
+    let (pool, client) = load_pool_client(ctx, &req.user_pool_id, &req.client_id).await?;
     let params = req.auth_parameters.map(Sensitive::into_inner).unwrap_or_default();
     let outcome = match req.auth_flow {
         AuthFlowType::AdminUserPasswordAuth | AuthFlowType::AdminNoSrpAuth => {
@@ -692,15 +686,7 @@ pub(super) async fn admin_respond_to_auth_challenge(
     origin: &Origin,
     req: AdminRespondToAuthChallengeRequest,
 ) -> ApiResult<AdminRespondToAuthChallengeResponse> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
-    let (client_pool, client) = load_client(ctx, &req.client_id).await?;
-    if client_pool.id != pool.id {
-        return Err(api_error!(
-            ResourceNotFoundException,
-            "User pool client {} does not exist.",
-            req.client_id.as_str()
-        ));
-    }
+    let (pool, client) = load_pool_client(ctx, &req.user_pool_id, &req.client_id).await?;
     let responses = req.challenge_responses.map(Sensitive::into_inner).unwrap_or_default();
     let session = req.session.as_deref().map(String::as_str);
     let outcome = answer_challenge(ctx, origin, &pool, &client, req.challenge_name, session, &responses).await?;

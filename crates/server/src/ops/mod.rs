@@ -147,6 +147,23 @@ pub(crate) async fn load_client(ctx: &Ctx, client_id: &str) -> ApiResult<(Pool, 
     Ok((pool, client))
 }
 
+/// An app client of the given pool, for the admin operations that name both (the pool's own
+/// error first, then the client's).
+pub(crate) async fn load_pool_client(
+    ctx: &Ctx,
+    pool_id: &str,
+    client_id: &str,
+) -> ApiResult<(Pool, UserPoolClientType)> {
+    let pool = Pool::load(ctx, pool_id).await?;
+    let (_, row) = ctx
+        .store
+        .find_client(Some(pool_id), client_id)
+        .await?
+        .ok_or_else(|| api_error!(ResourceNotFoundException, "User pool client {client_id} does not exist."))?;
+    let client: UserPoolClientType = serde_json::from_str(&row.config).map_err(ApiError::internal)?;
+    Ok((pool, client))
+}
+
 /// `SecretHash = Base64(HMAC-SHA256(client secret, username + client id))`; required when the
 /// client has a secret, ignored otherwise (spec §5).
 /// https://docs.aws.amazon.com/cognito/latest/developerguide/signing-up-users-in-your-app.html#cognito-user-pools-computing-secret-hash
