@@ -18,6 +18,16 @@ struct Cli {
 enum Command {
     /// Run the server (SQLite in ./userpool-data by default).
     Serve(ServeArgs),
+    /// Replace token signing keys with new ones, in the database the server options name. Tokens
+    /// already issued keep verifying: retired keys stay in the JWKS for a day. Running servers
+    /// sign with the new keys within a minute.
+    RotateKeys {
+        /// Only this pool (by default every pool).
+        #[arg(long)]
+        pool: Option<String>,
+        #[command(flatten)]
+        server: ServeArgs,
+    },
 }
 
 async fn shutdown_signal() {
@@ -47,6 +57,20 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     serve(listener, ctx, shutdown_signal()).await.map_err(|e| e.to_string())
 }
 
+async fn rotate_keys(pool: Option<String>, args: ServeArgs) -> Result<(), String> {
+    let ctx = Ctx::new(Settings::resolve(args)?, Arc::new(SystemClock)).await?;
+    let pools = match pool {
+        Some(id) => vec![id],
+        None => ctx.store.pool_ids().await.map_err(|e| e.to_string())?,
+    };
+    for id in pools {
+        userpool::tokens::rotate_keys(&ctx, &id).await.map_err(|e| format!("{id}: {}", e.message()))?;
+        println!("rotated the signing keys of {id}");
+    }
+    ctx.store.close().await;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -60,8 +84,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let Command::Serve(args) = cli.command;
-    match runtime.block_on(run(args)) {
+    let outcome = match cli.command {
+        Command::Serve(args) => runtime.block_on(run(args)),
+        Command::RotateKeys { pool, server } => runtime.block_on(rotate_keys(pool, server)),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("userpool: {e}");

@@ -37,9 +37,18 @@ pub struct SigningKey {
     pair: KeyPair,
 }
 
-/// Parsed keys by pool, so a sign-in does not read and parse them each time.
+/// Parsed active keys by pool and when they were read, so a sign-in does not read and parse them
+/// each time. Entries are re-read after `KEY_CACHE_MS`, so a rotation made by another node (or by
+/// `userpool rotate-keys`) takes effect here within that time; until then this node signs with the
+/// retired key, which the JWKS still lists.
 #[derive(Default)]
-pub struct KeyCache(Mutex<HashMap<(String, TokenUse), Arc<SigningKey>>>);
+pub struct KeyCache(Mutex<HashMap<(String, TokenUse), (Arc<SigningKey>, i64)>>);
+
+const KEY_CACHE_MS: i64 = 60_000;
+
+/// How long a retired key stays in the JWKS: the longest an ID or access token can live (one
+/// day, the maximum of AccessTokenValidity and IdTokenValidity).
+pub const RETIRED_KEY_KEPT_MS: i64 = 86_400_000;
 
 fn parse_key(row: &KeyRow) -> ApiResult<SigningKey> {
     let der = STANDARD.decode(&row.private_key).map_err(ApiError::internal)?;
@@ -55,7 +64,28 @@ fn public_components(key: &SigningKey) -> PublicKeyComponents<Vec<u8>> {
 /// (tens of milliseconds), so it runs on the blocking pool.
 fn cached_key(ctx: &Ctx, pool_id: &str, token_use: TokenUse) -> Option<Arc<SigningKey>> {
     let cache = ctx.keys.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    cache.get(&(pool_id.to_string(), token_use)).cloned()
+    let (key, read_at) = cache.get(&(pool_id.to_string(), token_use))?;
+    (ctx.clock.now_ms() - read_at < KEY_CACHE_MS).then(|| Arc::clone(key))
+}
+
+fn new_key_row(token_use: TokenUse) -> ApiResult<KeyRow> {
+    let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| ApiError::internal("RSA key generation failed"))?;
+    let der = pair.as_der().map_err(|_| ApiError::internal("PKCS#8 encoding failed"))?;
+    let kid = STANDARD.encode(rand::random::<[u8; 24]>());
+    Ok(KeyRow { kid, token_use: token_use.as_str().into(), private_key: STANDARD.encode(der.as_ref()), active: true })
+}
+
+/// Replaces the pool's active ID and access keys with new ones. Tokens signed under the old keys
+/// keep verifying: the old keys stay in the JWKS for `RETIRED_KEY_KEPT_MS`.
+pub async fn rotate_keys(ctx: &Ctx, pool_id: &str) -> ApiResult<()> {
+    crate::domain::pools::Pool::load(ctx, pool_id).await?;
+    let rows = ctx.hasher.run(|| [TokenUse::Id, TokenUse::Access].map(new_key_row)).await?;
+    let rows = rows.into_iter().collect::<ApiResult<Vec<_>>>()?;
+    let now = ctx.clock.now_ms();
+    ctx.store.rotate_signing_keys(pool_id, &rows, now, now - RETIRED_KEY_KEPT_MS).await?;
+    let mut cache = ctx.keys.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    cache.retain(|(pool, _), _| pool != pool_id);
+    Ok(())
 }
 
 pub async fn active_key(ctx: &Ctx, pool_id: &str, token_use: TokenUse) -> ApiResult<Arc<SigningKey>> {
@@ -67,24 +97,15 @@ pub async fn active_key(ctx: &Ctx, pool_id: &str, token_use: TokenUse) -> ApiRes
     let row = match find(ctx.store.signing_keys(pool_id).await?) {
         Some(row) => row,
         None => {
-            let private_key = ctx
-                .hasher
-                .run(|| {
-                    let pair = KeyPair::generate(KeySize::Rsa2048)
-                        .map_err(|_| ApiError::internal("RSA key generation failed"))?;
-                    let der = pair.as_der().map_err(|_| ApiError::internal("PKCS#8 encoding failed"))?;
-                    Ok::<_, ApiError>(STANDARD.encode(der.as_ref()))
-                })
-                .await??;
-            let kid = STANDARD.encode(rand::random::<[u8; 24]>());
-            let row = KeyRow { kid, token_use: token_use.as_str().into(), private_key, active: true };
+            let row = ctx.hasher.run(move || new_key_row(token_use)).await??;
             ctx.store.add_signing_key(pool_id, &row, ctx.clock.now_ms()).await?;
             // Another node may have inserted first; the stored key wins.
             find(ctx.store.signing_keys(pool_id).await?).ok_or_else(|| ApiError::internal("signing key vanished"))?
         }
     };
     let key = Arc::new(parse_key(&row)?);
-    ctx.keys.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(cache_key, Arc::clone(&key));
+    let read_at = ctx.clock.now_ms();
+    ctx.keys.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(cache_key, (Arc::clone(&key), read_at));
     Ok(key)
 }
 
@@ -198,8 +219,17 @@ pub struct Issue<'a> {
     pub user: &'a UserRow,
     /// Epoch seconds of the original sign-in (kept on refresh).
     pub auth_time: i64,
-    /// A sign-in gets a refresh token; a refresh does not get a new one (no rotation).
-    pub with_refresh_token: bool,
+    pub refresh_token: RefreshGrant<'a>,
+}
+
+/// Whether tokens come with a refresh token.
+pub enum RefreshGrant<'a> {
+    /// A refresh without rotation returns ID and access tokens only.
+    None,
+    /// A sign-in starts a new family of refresh tokens.
+    NewFamily,
+    /// A rotation (GetTokensFromRefreshToken) replaces a token of this family.
+    Rotation { family: &'a str },
 }
 
 /// The ID, access and refresh tokens of a successful sign-in.
@@ -255,7 +285,12 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
     let id_token = sign(&*active_key(ctx, t.pool_id, TokenUse::Id).await?, &Value::Object(id_claims))?;
     let access_token = sign(&*active_key(ctx, t.pool_id, TokenUse::Access).await?, &access_claims)?;
 
-    let refresh_token = if t.with_refresh_token {
+    let family = match t.refresh_token {
+        RefreshGrant::None => None,
+        RefreshGrant::NewFamily => Some(None),
+        RefreshGrant::Rotation { family } => Some(Some(family)),
+    };
+    let refresh_token = if let Some(family) = family {
         let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 48]>());
         ctx.store
             .add_refresh_token(
@@ -266,6 +301,7 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
                 t.auth_time,
                 now * 1000,
                 (now + refresh_ttl) * 1000,
+                family,
             )
             .await?;
         Some(token.into())

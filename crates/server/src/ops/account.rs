@@ -1,21 +1,30 @@
-//! What a signed-in user does with an access token (GetUser, ChangePassword, GlobalSignOut), and
-//! revoking tokens (RevokeToken, AdminUserGlobalSignOut).
+//! What a signed-in user does with an access token (GetUser, ChangePassword, GlobalSignOut,
+//! DeleteUser, the attribute operations and their verification), and revoking tokens
+//! (RevokeToken, AdminUserGlobalSignOut).
 
-use super::users_admin::existing_user;
-use super::{attempts_exceeded, load_client, new_password_for};
+use super::users_admin::{change_attributes, check_deletable, existing_user, verification_slot};
+use super::{
+    CodeToSend, HOUR_MS, attempts_exceeded, check_client_secret, check_code, deliver_code, load_client,
+    new_password_for,
+};
 use crate::api_error;
 use crate::app::Ctx;
+use crate::domain::attributes::check_writable;
 use crate::domain::password_policy::Wording;
 use crate::domain::pools::Pool;
 use crate::domain::users::attribute_types;
 use crate::error::ApiResult;
+use crate::store::UserRow;
 use crate::tokens::{access_token_user, refresh_token_hash};
-use subtle::ConstantTimeEq;
+use serde_json::{Map, Value};
 use userpool_model::types::*;
 
-/// ChangePassword: 5 an hour per user (spec §9, code-security quotas).
+/// Cognito's code-security quotas (spec §9), per user per hour.
 const CHANGE_PASSWORD_PER_HOUR: i64 = 5;
-const HOUR_MS: i64 = 3_600_000;
+const ATTRIBUTE_CODES_PER_HOUR: i64 = 5;
+const VERIFY_ATTRIBUTE_PER_HOUR: i64 = 15;
+/// Attribute verification codes are valid 24 hours (spec §2.2).
+const ATTRIBUTE_CODE_TTL_MS: i64 = 24 * HOUR_MS;
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GetUser.html
 pub(super) async fn get_user(ctx: &Ctx, req: GetUserRequest) -> ApiResult<GetUserResponse> {
@@ -47,6 +56,177 @@ pub(super) async fn change_password(ctx: &Ctx, req: ChangePasswordRequest) -> Ap
     Ok(ChangePasswordResponse {})
 }
 
+/// The attributes an access token's client may write: all of them unless the client lists its
+/// WriteAttributes. The verified flags are never the user's to set: the codes are for that.
+async fn check_client_writes(ctx: &Ctx, claims: &Map<String, Value>, names: &[&str]) -> ApiResult<()> {
+    let unauthorized = || api_error!(NotAuthorizedException, "A client attempted to write unauthorized attribute");
+    if names.iter().any(|n| matches!(*n, "email_verified" | "phone_number_verified")) {
+        return Err(unauthorized());
+    }
+    let client_id = claims.get("client_id").and_then(Value::as_str).unwrap_or_default();
+    if let Ok((_, client)) = load_client(ctx, client_id).await
+        && let Some(allowed) = client.write_attributes.as_deref().filter(|a| !a.is_empty())
+        && names.iter().any(|n| !allowed.iter().any(|a| a == n))
+    {
+        return Err(unauthorized());
+    }
+    Ok(())
+}
+
+/// Sends a verification code for the user's email or phone number (or the value waiting to
+/// replace it), on behalf of `purpose`.
+async fn send_attribute_code(
+    ctx: &Ctx,
+    pool: &Pool,
+    user: &UserRow,
+    attribute: &'static str,
+    destination: String,
+    pending_value: Option<String>,
+    purpose: &'static str,
+) -> ApiResult<CodeDeliveryDetailsType> {
+    let medium = if attribute == "email" { DeliveryMediumType::Email } else { DeliveryMediumType::Sms };
+    let code = CodeToSend {
+        slot: verification_slot(attribute),
+        purpose,
+        ttl_ms: ATTRIBUTE_CODE_TTL_MS,
+        attribute,
+        medium,
+        destination,
+        default_body: "Your verification code is {####}. ",
+        pending_value,
+    };
+    deliver_code(ctx, pool, user, code).await
+}
+
+fn verifiable(name: &str) -> ApiResult<&'static str> {
+    match name {
+        "email" => Ok("email"),
+        "phone_number" => Ok("phone_number"),
+        // Our wording: Cognito verifies only these two.
+        other => Err(api_error!(InvalidParameterException, "Attribute {other} cannot be verified.")),
+    }
+}
+
+/// A changed email or phone number is unverified and, where the pool auto-verifies it, gets a
+/// code. Where the pool's UserAttributeUpdateSettings require verification before update, the
+/// old value (still verified) stays until the new one is verified with VerifyUserAttribute.
+/// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UpdateUserAttributes.html
+pub(super) async fn update_user_attributes(
+    ctx: &Ctx,
+    req: UpdateUserAttributesRequest,
+) -> ApiResult<UpdateUserAttributesResponse> {
+    let (pool, user, claims) = access_token_user(ctx, &req.access_token).await?;
+    let names: Vec<&str> = req.user_attributes.iter().map(|a| a.name.as_str()).collect();
+    check_client_writes(ctx, &claims, &names).await?;
+    let schema = pool.config.schema_attributes.clone().unwrap_or_default();
+    check_writable(&schema, &req.user_attributes, false)?;
+    let wait_for_verification = |attribute: &str| {
+        let settings = pool.config.user_attribute_update_settings.as_ref();
+        let listed = settings.and_then(|s| s.attributes_require_verification_before_update.as_deref());
+        listed.unwrap_or_default().iter().any(|a| a.as_str() == attribute) && pool.auto_verifies(attribute)
+    };
+    let mut set = Vec::new();
+    let mut codes = Vec::new();
+    for a in &req.user_attributes {
+        let value = a.value.as_deref().map_or("", String::as_str).to_string();
+        let changed = user.attribute(&a.name) != Some(value.as_str());
+        match verifiable(&a.name) {
+            Ok(attribute) if changed && pool.auto_verifies(attribute) => {
+                let pending = wait_for_verification(attribute).then(|| value.clone());
+                if pending.is_none() {
+                    set.push((a.name.clone(), value.clone()));
+                }
+                codes.push((attribute, value, pending));
+            }
+            _ => set.push((a.name.clone(), value)),
+        }
+    }
+    change_attributes(ctx, &pool, &user, set, Vec::new()).await?;
+    let mut details = Vec::new();
+    for (attribute, destination, pending) in codes {
+        details.push(
+            send_attribute_code(ctx, &pool, &user, attribute, destination, pending, "UpdateUserAttributes").await?,
+        );
+    }
+    Ok(UpdateUserAttributesResponse { code_delivery_details_list: Some(details).filter(|d| !d.is_empty()) })
+}
+
+/// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_DeleteUserAttributes.html
+pub(super) async fn delete_user_attributes(
+    ctx: &Ctx,
+    req: DeleteUserAttributesRequest,
+) -> ApiResult<DeleteUserAttributesResponse> {
+    let (pool, user, claims) = access_token_user(ctx, &req.access_token).await?;
+    let names: Vec<&str> = req.user_attribute_names.iter().map(String::as_str).collect();
+    check_client_writes(ctx, &claims, &names).await?;
+    check_deletable(&pool, &req.user_attribute_names)?;
+    change_attributes(ctx, &pool, &user, Vec::new(), req.user_attribute_names.clone()).await?;
+    Ok(DeleteUserAttributesResponse {})
+}
+
+/// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GetUserAttributeVerificationCode.html
+pub(super) async fn get_user_attribute_verification_code(
+    ctx: &Ctx,
+    req: GetUserAttributeVerificationCodeRequest,
+) -> ApiResult<GetUserAttributeVerificationCodeResponse> {
+    let (pool, user, _) = access_token_user(ctx, &req.access_token).await?;
+    let attribute = verifiable(&req.attribute_name)?;
+    // A value waiting for verification is the one to verify; otherwise the current one.
+    let pending = ctx.store.find_code(&pool.id, &user.sub, verification_slot(attribute)).await?.and_then(|c| c.pending_value);
+    let destination = match (pending.as_deref(), user.attribute(attribute)) {
+        (Some(v), _) | (None, Some(v)) => v.to_string(),
+        (None, None) => {
+            return Err(api_error!(InvalidParameterException, "User does not have a value for the attribute {attribute}."));
+        }
+    };
+    let now = ctx.clock.now_ms();
+    if ctx.store.bump_counter(&pool.id, &user.sub, "attribute-code", now, HOUR_MS).await? > ATTRIBUTE_CODES_PER_HOUR {
+        return Err(attempts_exceeded());
+    }
+    let details = send_attribute_code(
+        ctx,
+        &pool,
+        &user,
+        attribute,
+        destination,
+        pending,
+        "GetUserAttributeVerificationCode",
+    )
+    .await?;
+    Ok(GetUserAttributeVerificationCodeResponse { code_delivery_details: Some(details) })
+}
+
+/// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_VerifyUserAttribute.html
+pub(super) async fn verify_user_attribute(
+    ctx: &Ctx,
+    req: VerifyUserAttributeRequest,
+) -> ApiResult<VerifyUserAttributeResponse> {
+    let (pool, user, _) = access_token_user(ctx, &req.access_token).await?;
+    let attribute = verifiable(&req.attribute_name)?;
+    let slot = verification_slot(attribute);
+    let budget = ("verify-attribute", VERIFY_ATTRIBUTE_PER_HOUR);
+    let stored = check_code(ctx, &pool.id, &user.sub, slot, &req.code, budget).await?;
+    // Consumed first, so the code is single-use however many requests race with it.
+    if !ctx.store.consume_code(&pool.id, &user.sub, slot, &stored.code_hash).await? {
+        return Err(super::code_expired());
+    }
+    let flag = format!("{attribute}_verified");
+    let mut set = vec![(flag, "true".to_string())];
+    if let Some(value) = stored.pending_value {
+        set.push((attribute.to_string(), value));
+    }
+    // A value that is now another user's verified alias is AliasExistsException.
+    change_attributes(ctx, &pool, &user, set, Vec::new()).await?;
+    Ok(VerifyUserAttributeResponse {})
+}
+
+/// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_DeleteUser.html
+pub(super) async fn delete_user(ctx: &Ctx, req: DeleteUserRequest) -> ApiResult<()> {
+    let (pool, user, _) = access_token_user(ctx, &req.access_token).await?;
+    ctx.store.delete_user(&pool.id, &user.sub).await?;
+    Ok(())
+}
+
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GlobalSignOut.html
 pub(super) async fn global_sign_out(ctx: &Ctx, req: GlobalSignOutRequest) -> ApiResult<GlobalSignOutResponse> {
     let (pool, user, _) = access_token_user(ctx, &req.access_token).await?;
@@ -69,12 +249,7 @@ pub(super) async fn admin_user_global_sign_out(
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_RevokeToken.html
 pub(super) async fn revoke_token(ctx: &Ctx, req: RevokeTokenRequest) -> ApiResult<RevokeTokenResponse> {
     let (_, client) = load_client(ctx, &req.client_id).await?;
-    if let Some(secret) = client.client_secret.as_deref() {
-        let given = req.client_secret.as_deref().map_or("", String::as_str);
-        if !bool::from(secret.as_bytes().ct_eq(given.as_bytes())) {
-            return Err(api_error!(NotAuthorizedException, "Client authentication failed."));
-        }
-    }
+    check_client_secret(&client, req.client_secret.as_deref().map(String::as_str))?;
     ctx.store.revoke_refresh_token(&refresh_token_hash(&req.token), &req.client_id, ctx.clock.now_ms()).await?;
     Ok(RevokeTokenResponse {})
 }

@@ -1,10 +1,12 @@
-//! Sign-in with a password: InitiateAuth (USER_PASSWORD_AUTH), AdminInitiateAuth
-//! (ADMIN_USER_PASSWORD_AUTH, ADMIN_NO_SRP_AUTH), and the NEW_PASSWORD_REQUIRED challenge of
-//! RespondToAuthChallenge and AdminRespondToAuthChallenge. Status gates and errors follow
-//! ../shared/spec/cognito-recovery.md §0 and §3.
+//! Sign-in: InitiateAuth and AdminInitiateAuth (USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH,
+//! ADMIN_NO_SRP_AUTH, USER_SRP_AUTH, REFRESH_TOKEN_AUTH), the PASSWORD_VERIFIER and
+//! NEW_PASSWORD_REQUIRED challenges of RespondToAuthChallenge and AdminRespondToAuthChallenge, and
+//! GetTokensFromRefreshToken. Status gates and errors follow ../shared/spec/cognito-recovery.md
+//! §0, §3 and §11.
 
 use super::{
-    Origin, bump_unknown_name, check_secret_hash, hides_users, load_client, load_pool_client, new_password_for,
+    Origin, bump_unknown_name, check_client_secret, check_secret_hash, hides_users, load_client, load_pool_client,
+    new_password_for,
 };
 use crate::api_error;
 use crate::app::Ctx;
@@ -15,8 +17,8 @@ use crate::domain::users;
 use crate::error::{ApiError, ApiResult};
 use crate::hashing::PasswordHasher;
 use crate::srp;
-use crate::store::UserRow;
-use crate::tokens::{self, Issue};
+use crate::store::{RefreshTokenRow, UserRow};
+use crate::tokens::{self, Issue, RefreshGrant};
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -240,7 +242,7 @@ async fn signed_in(
             client,
             user,
             auth_time: ctx.clock.now_ms() / 1000,
-            with_refresh_token: true,
+            refresh_token: RefreshGrant::NewFamily,
         },
     )
     .await?;
@@ -507,10 +509,56 @@ async fn srp_verify(
     signed_in(ctx, origin, pool, client, &user).await
 }
 
-// ---- REFRESH_TOKEN_AUTH ----
+// ---- REFRESH_TOKEN_AUTH and GetTokensFromRefreshToken ----
+
+fn rotates(client: &UserPoolClientType) -> bool {
+    client.refresh_token_rotation.as_ref().is_some_and(|r| r.feature == FeatureType::Enabled)
+}
+
+/// The live refresh token a client presents and its user: `Invalid Refresh Token` unless it was
+/// issued to this client and is neither revoked, expired, nor rotated out past its grace period.
+async fn live_refresh_token(
+    ctx: &Ctx,
+    pool: &Pool,
+    client: &UserPoolClientType,
+    token: &str,
+) -> ApiResult<(String, RefreshTokenRow, UserRow)> {
+    let invalid = || api_error!(NotAuthorizedException, "Invalid Refresh Token");
+    let hash = tokens::refresh_token_hash(token);
+    let row = ctx.store.find_refresh_token(&hash).await?.ok_or_else(invalid)?;
+    let client_id = client.client_id.as_deref().map_or("", String::as_str);
+    if row.pool_id != pool.id || row.client_id != client_id {
+        return Err(invalid());
+    }
+    if row.revoked {
+        return Err(api_error!(NotAuthorizedException, "Refresh Token has been revoked"));
+    }
+    let now = ctx.clock.now_ms();
+    if row.expires_at <= now {
+        return Err(api_error!(NotAuthorizedException, "Refresh Token has expired"));
+    }
+    if let Some(rotated_at) = row.rotated_at {
+        let grace = client.refresh_token_rotation.as_ref().and_then(|r| r.retry_grace_period_seconds).unwrap_or(0);
+        if now > rotated_at + i64::from(grace) * 1000 {
+            return Err(reused());
+        }
+    }
+    let user = ctx.store.find_user_by_sub(&pool.id, &row.sub).await?.ok_or_else(invalid)?;
+    if !user.enabled {
+        return Err(api_error!(NotAuthorizedException, "User is disabled."));
+    }
+    Ok((hash, row, user))
+}
+
+/// A refresh token that a rotation replaced, presented after the grace period (our wording).
+fn reused() -> ApiError {
+    api_error!(RefreshTokenReuseException, "Refresh token has been rotated and is no longer valid.")
+}
 
 /// New ID and access tokens for a refresh token, with the original auth_time and no new refresh
-/// token (Cognito rotates only when the client asks for rotation).
+/// token. A client with refresh-token rotation must refresh through GetTokensFromRefreshToken
+/// (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_RefreshTokenRotationType.html),
+/// so REFRESH_TOKEN_AUTH answers as if the flow were not enabled.
 async fn refresh(
     ctx: &Ctx,
     origin: &Origin,
@@ -520,32 +568,18 @@ async fn refresh(
     params: &BTreeMap<String, String>,
 ) -> ApiResult<Outcome> {
     // A client created without ExplicitAuthFlows allows refresh.
-    if client.explicit_auth_flows.is_some() && !allows(client, &[ExplicitAuthFlowsType::AllowRefreshTokenAuth]) {
+    let flow_allowed =
+        client.explicit_auth_flows.is_none() || allows(client, &[ExplicitAuthFlowsType::AllowRefreshTokenAuth]);
+    if !flow_allowed || rotates(client) {
         return Err(flow_not_enabled(flow));
     }
-    let token = parameter(params, "REFRESH_TOKEN")?;
-    let invalid = || api_error!(NotAuthorizedException, "Invalid Refresh Token");
-    let row = ctx.store.find_refresh_token(&tokens::refresh_token_hash(token)).await?.ok_or_else(invalid)?;
-    let client_id = client.client_id.as_deref().map_or("", String::as_str);
-    if row.pool_id != pool.id || row.client_id != client_id {
-        return Err(invalid());
-    }
-    if row.revoked {
-        return Err(api_error!(NotAuthorizedException, "Refresh Token has been revoked"));
-    }
-    if row.expires_at <= ctx.clock.now_ms() {
-        return Err(api_error!(NotAuthorizedException, "Refresh Token has expired"));
-    }
-    let user = ctx.store.find_user_by_sub(&pool.id, &row.sub).await?.ok_or_else(invalid)?;
+    let (_, row, user) = live_refresh_token(ctx, pool, client, parameter(params, "REFRESH_TOKEN")?).await?;
     // The hash may be over the username or the sub: refresh requests carry neither.
     let mut names = vec![user.username.as_str(), user.sub.as_str()];
     if let Some(given) = params.get("USERNAME") {
         names.push(given);
     }
     check_secret_hash_parameter(client, params, &names)?;
-    if !user.enabled {
-        return Err(api_error!(NotAuthorizedException, "User is disabled."));
-    }
     let result = tokens::issue(
         ctx,
         Issue {
@@ -554,11 +588,49 @@ async fn refresh(
             client,
             user: &user,
             auth_time: row.auth_time,
-            with_refresh_token: false,
+            refresh_token: RefreshGrant::None,
         },
     )
     .await?;
     Ok(Outcome { authentication_result: Some(result), ..Outcome::default() })
+}
+
+/// With rotation enabled on the client, the presented refresh token is replaced by a new one
+/// (valid for the client's full refresh-token validity from now) and stays usable for the
+/// client's RetryGracePeriodSeconds; without rotation, only ID and access tokens are issued.
+/// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GetTokensFromRefreshToken.html
+pub(super) async fn get_tokens_from_refresh_token(
+    ctx: &Ctx,
+    origin: &Origin,
+    req: GetTokensFromRefreshTokenRequest,
+) -> ApiResult<GetTokensFromRefreshTokenResponse> {
+    let (pool, client) = load_client(ctx, &req.client_id).await?;
+    check_client_secret(&client, req.client_secret.as_deref().map(String::as_str))?;
+    let (hash, row, user) = live_refresh_token(ctx, &pool, &client, &req.refresh_token).await?;
+    let refresh_token = if rotates(&client) {
+        // Two refreshes racing with one token: one rotates it, the other is a retry within
+        // the grace period (or a reuse, with none).
+        let rotated_now = ctx.store.mark_refresh_token_rotated(&hash, ctx.clock.now_ms()).await?;
+        if !rotated_now {
+            live_refresh_token(ctx, &pool, &client, &req.refresh_token).await?;
+        }
+        RefreshGrant::Rotation { family: &row.family }
+    } else {
+        RefreshGrant::None
+    };
+    let result = tokens::issue(
+        ctx,
+        Issue {
+            issuer: tokens::issuer(&origin.issuer_base, &pool.id),
+            pool_id: &pool.id,
+            client: &client,
+            user: &user,
+            auth_time: row.auth_time,
+            refresh_token,
+        },
+    )
+    .await?;
+    Ok(GetTokensFromRefreshTokenResponse { authentication_result: Some(result) })
 }
 
 /// RespondToAuthChallenge and AdminRespondToAuthChallenge answer the same challenges.

@@ -17,7 +17,7 @@ use crate::domain::pools::Pool;
 use crate::domain::{codes, password_policy};
 use crate::error::{ApiError, ApiResult};
 use crate::hashing::PasswordHasher;
-use crate::store::{PasswordRecord, UserRow};
+use crate::store::{PasswordRecord, StoredCode, UserRow};
 use crate::{api_error, srp};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -70,6 +70,11 @@ pub async fn dispatch(ctx: &Ctx, operation: Operation, input: Value, origin: &Or
         O::ResendConfirmationCode => run(ctx, input, signup::resend_confirmation_code).await,
         O::ForgotPassword => run(ctx, input, recovery::forgot_password).await,
         O::GetUser => run(ctx, input, account::get_user).await,
+        O::UpdateUserAttributes => run(ctx, input, account::update_user_attributes).await,
+        O::DeleteUserAttributes => run(ctx, input, account::delete_user_attributes).await,
+        O::GetUserAttributeVerificationCode => run(ctx, input, account::get_user_attribute_verification_code).await,
+        O::VerifyUserAttribute => run(ctx, input, account::verify_user_attribute).await,
+        O::DeleteUser => run(ctx, input, account::delete_user).await,
         O::CreateGroup => run(ctx, input, groups::create_group).await,
         O::GetGroup => run(ctx, input, groups::get_group).await,
         O::UpdateGroup => run(ctx, input, groups::update_group).await,
@@ -83,6 +88,7 @@ pub async fn dispatch(ctx: &Ctx, operation: Operation, input: Value, origin: &Or
         O::GlobalSignOut => run(ctx, input, account::global_sign_out).await,
         O::AdminUserGlobalSignOut => run(ctx, input, account::admin_user_global_sign_out).await,
         O::RevokeToken => run(ctx, input, account::revoke_token).await,
+        O::GetTokensFromRefreshToken => run_at(ctx, origin, input, auth::get_tokens_from_refresh_token).await,
         O::AdminResetUserPassword => run(ctx, input, recovery::admin_reset_user_password).await,
         O::ConfirmForgotPassword => run(ctx, input, recovery::confirm_forgot_password).await,
         other => Err(api_error!(
@@ -267,6 +273,32 @@ pub(crate) fn attempts_exceeded() -> ApiError {
     api_error!(LimitExceededException, "Attempt limit exceeded, please try after some time.")
 }
 
+pub(crate) const HOUR_MS: i64 = 3_600_000;
+
+/// Checks a code the user typed against the live code in `slot`. With no live code there is
+/// nothing to guess and nothing is counted (otherwise anyone could spend a user's budget before
+/// a code exists). Every guess at a live code takes a unit of the hourly `budget` under
+/// `counter` before it is compared, so concurrent guesses never get more than the budget
+/// compared. The caller consumes the returned code.
+pub(crate) async fn check_code(
+    ctx: &Ctx,
+    pool_id: &str,
+    sub: &str,
+    slot: &str,
+    given: &str,
+    (counter, budget): (&str, i64),
+) -> ApiResult<StoredCode> {
+    let now = ctx.clock.now_ms();
+    let stored = ctx.store.find_code(pool_id, sub, slot).await?.filter(|c| c.expires_at > now).ok_or_else(code_expired)?;
+    if ctx.store.bump_counter(pool_id, sub, counter, now, HOUR_MS).await? > budget {
+        return Err(attempts_exceeded());
+    }
+    if !codes::matches(&ctx.code_key, pool_id, sub, given, &stored.code_hash) {
+        return Err(code_mismatch());
+    }
+    Ok(stored)
+}
+
 /// PreventUserExistenceErrors ENABLED: unknown and disabled users get the answers real ones get.
 pub(crate) fn hides_users(client: &UserPoolClientType) -> bool {
     client.prevent_user_existence_errors == Some(userpool_model::types::PreventUserExistenceErrorTypes::Enabled)
@@ -302,6 +334,8 @@ pub(crate) struct CodeToSend {
     pub destination: String,
     /// The body when the pool's VerificationMessageTemplate has none.
     pub default_body: &'static str,
+    /// An attribute value that takes effect only once this code is confirmed.
+    pub pending_value: Option<String>,
 }
 
 /// Generates, stores and sends a code with the pool's verification template (Cognito has no
@@ -315,7 +349,7 @@ pub(crate) async fn deliver_code(
     let code = codes::generate();
     let now = ctx.clock.now_ms();
     let digest = codes::digest(&ctx.code_key, &pool.id, &user.sub, &code);
-    ctx.store.put_code(&pool.id, &user.sub, c.slot, &digest, now, now + c.ttl_ms).await?;
+    ctx.store.put_code(&pool.id, &user.sub, c.slot, &digest, now, now + c.ttl_ms, c.pending_value.as_deref()).await?;
     let template = pool.config.verification_message_template.clone().unwrap_or_default();
     let (subject, body) = match c.medium {
         DeliveryMediumType::Email => (
@@ -342,6 +376,17 @@ pub(crate) async fn deliver_code(
         delivery_medium: Some(c.medium),
         attribute_name: Some(c.attribute.to_string()),
     })
+}
+
+/// The client secret itself, as RevokeToken and GetTokensFromRefreshToken take it (where other
+/// operations take a SECRET_HASH), compared in constant time.
+pub(crate) fn check_client_secret(client: &UserPoolClientType, given: Option<&str>) -> ApiResult<()> {
+    if let Some(secret) = client.client_secret.as_deref() {
+        if !bool::from(secret.as_bytes().ct_eq(given.unwrap_or_default().as_bytes())) {
+            return Err(api_error!(NotAuthorizedException, "Client authentication failed."));
+        }
+    }
+    Ok(())
 }
 
 /// Reads and writes `NextToken`/`PaginationToken`: the last key of the previous page, base64.

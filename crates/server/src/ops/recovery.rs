@@ -3,8 +3,8 @@
 
 use super::users_admin::existing_user;
 use super::{
-    CodeToSend, attempts_exceeded, bump_unknown_name, check_secret_hash, code_expired, code_mismatch, deliver_code,
-    hides_users, load_client, new_password_for,
+    CodeToSend, HOUR_MS, attempts_exceeded, bump_unknown_name, check_code, check_secret_hash, code_expired,
+    code_mismatch, deliver_code, hides_users, load_client, new_password_for,
 };
 use crate::api_error;
 use crate::app::Ctx;
@@ -22,7 +22,6 @@ use userpool_model::types::*;
 const RESET_CODE_SLOT: &str = "PasswordReset";
 const CONFIRM_ATTEMPTS: &str = "confirm-forgot-password";
 const RESET_REQUESTS: &str = "forgot-password";
-const HOUR_MS: i64 = 3_600_000;
 const DEFAULT_RESET_BODY: &str = "Your password reset code is {####}.";
 
 fn user_not_found() -> ApiError {
@@ -162,6 +161,7 @@ pub(super) async fn forgot_password(ctx: &Ctx, req: ForgotPasswordRequest) -> Ap
         medium,
         destination,
         default_body: DEFAULT_RESET_BODY,
+        pending_value: None,
     };
     let details = deliver_code(ctx, &pool, &user, code).await?;
     record(ctx, &pool, &user.sub, "ForgotPassword", &context).await?;
@@ -201,6 +201,7 @@ pub(super) async fn admin_reset_user_password(
         medium,
         destination,
         default_body: DEFAULT_RESET_BODY,
+        pending_value: None,
     };
     // The code first: if sending fails, the user keeps a working password.
     deliver_code(ctx, &pool, &user, code).await?;
@@ -255,23 +256,9 @@ pub(super) async fn confirm_forgot_password(
     if user.status == UserStatusType::Unconfirmed.as_str() {
         return Err(api_error!(UserNotConfirmedException, "User is not confirmed."));
     }
-    // With no live code there is nothing to guess, and nothing is counted: otherwise anyone
-    // could spend a user's budget before the user asks for a code.
-    let now = ctx.clock.now_ms();
-    let (stored, expires_at) =
-        ctx.store.find_code(&pool.id, &user.sub, RESET_CODE_SLOT).await?.ok_or_else(code_expired)?;
-    if expires_at <= now {
-        return Err(code_expired());
-    }
-    // Every guess takes a unit of the budget before it is compared, so concurrent guesses never
-    // get more than the budget compared; the right code clears the count.
-    let attempts = ctx.store.bump_counter(&pool.id, &user.sub, CONFIRM_ATTEMPTS, now, HOUR_MS).await?;
-    if attempts > i64::from(ctx.settings.recovery.confirm_attempts_per_hour) {
-        return Err(attempts_exceeded());
-    }
-    if !codes::matches(&ctx.code_key, &pool.id, &user.sub, &req.confirmation_code, &stored) {
-        return Err(code_mismatch());
-    }
+    // The right code clears the count of wrong ones.
+    let budget = (CONFIRM_ATTEMPTS, i64::from(ctx.settings.recovery.confirm_attempts_per_hour));
+    let stored = check_code(ctx, &pool.id, &user.sub, RESET_CODE_SLOT, &req.confirmation_code, budget).await?;
     ctx.store.reset_counter(&pool.id, &user.sub, CONFIRM_ATTEMPTS).await?;
     // The code is checked before the password (spec §1.5, step 12): a right code with a weak
     // password leaves the code usable.
@@ -282,7 +269,7 @@ pub(super) async fn confirm_forgot_password(
             &pool.id,
             &user.sub,
             RESET_CODE_SLOT,
-            &stored,
+            &stored.code_hash,
             &password,
             user.password_hash.as_deref(),
             CONFIRM_ATTEMPTS,

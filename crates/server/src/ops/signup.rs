@@ -2,13 +2,12 @@
 
 use super::users_admin::{change_attributes, conflict, new_identity};
 use super::{
-    CodeToSend, attempts_exceeded, check_secret_hash, code_expired, code_mismatch, deliver_code, load_client,
+    CodeToSend, HOUR_MS, attempts_exceeded, check_code, check_secret_hash, code_expired, deliver_code, load_client,
     password_record,
 };
 use crate::api_error;
 use crate::app::Ctx;
 use crate::domain::attributes::{check_required, check_writable};
-use crate::domain::codes;
 use crate::domain::password_policy::{self, Wording};
 use crate::domain::pools::Pool;
 use crate::domain::users;
@@ -19,7 +18,6 @@ use userpool_model::types::*;
 /// Sign-up and attribute codes are valid 24 hours (spec §2.2).
 const SIGN_UP_CODE_TTL_MS: i64 = 24 * 3600 * 1000;
 const CODE_PURPOSE: &str = "SignUp";
-const HOUR_MS: i64 = 3_600_000;
 /// Cognito's code-security quotas (spec §9): 15 ConfirmSignUp and 5 ResendConfirmationCode per
 /// user per hour.
 const CONFIRM_SIGN_UP_PER_HOUR: i64 = 15;
@@ -53,6 +51,7 @@ async fn send_code(
         medium,
         destination,
         default_body: "Your verification code is {####}. ",
+        pending_value: None,
     };
     Ok(Some(deliver_code(ctx, pool, user, code).await?))
 }
@@ -124,26 +123,15 @@ pub(super) async fn confirm_sign_up(ctx: &Ctx, req: ConfirmSignUpRequest) -> Api
     if user.status != UserStatusType::Unconfirmed.as_str() {
         return Err(api_error!(NotAuthorizedException, "User cannot be confirmed. Current status is {}", user.status));
     }
-    let (stored, expires_at) =
-        ctx.store.find_code(&pool.id, &user.sub, CODE_PURPOSE).await?.ok_or_else(code_expired)?;
-    let now = ctx.clock.now_ms();
-    if expires_at <= now {
-        return Err(code_expired());
-    }
-    // Counted before the comparison, as for reset codes, so guesses cannot outrun the budget.
-    if ctx.store.bump_counter(&pool.id, &user.sub, "confirm-sign-up", now, HOUR_MS).await? > CONFIRM_SIGN_UP_PER_HOUR {
-        return Err(attempts_exceeded());
-    }
-    if !codes::matches(&ctx.code_key, &pool.id, &user.sub, &req.confirmation_code, &stored) {
-        return Err(code_mismatch());
-    }
+    let budget = ("confirm-sign-up", CONFIRM_SIGN_UP_PER_HOUR);
+    let stored = check_code(ctx, &pool.id, &user.sub, CODE_PURPOSE, &req.confirmation_code, budget).await?;
     // The code went to the channel it verifies. Verified first: if the value is now another
     // user's alias (AliasExistsException), the user stays unconfirmed and the code usable.
     if let Some((attribute, _, _)) = verification_channel(&pool, &user) {
         let flag = if attribute == "email" { "email_verified" } else { "phone_number_verified" };
         change_attributes(ctx, &pool, &user, vec![(flag.to_string(), "true".to_string())], Vec::new()).await?;
     }
-    if !ctx.store.consume_code(&pool.id, &user.sub, CODE_PURPOSE, &stored).await? {
+    if !ctx.store.consume_code(&pool.id, &user.sub, CODE_PURPOSE, &stored.code_hash).await? {
         return Err(code_expired());
     }
     ctx.store.set_user_status(&pool.id, &user.sub, UserStatusType::Confirmed.as_str(), ctx.clock.now_ms()).await?;

@@ -239,8 +239,13 @@ pub(super) async fn admin_delete_user(ctx: &Ctx, req: AdminDeleteUserRequest) ->
     Ok(())
 }
 
+/// The code slot of an email or phone number verification.
+pub(crate) fn verification_slot(attribute: &str) -> &'static str {
+    if attribute == "email" { "Verify:email" } else { "Verify:phone_number" }
+}
+
 /// Applies attribute changes and recomputes the user's aliases. A changed email or phone number
-/// is unverified unless the same request verifies it.
+/// is unverified unless the same request verifies it, and a code sent for its old value is void.
 pub(crate) async fn change_attributes(
     ctx: &Ctx,
     pool: &Pool,
@@ -265,7 +270,14 @@ pub(crate) async fn change_attributes(
     ctx.store
         .update_user_attributes(&pool.id, &user.sub, &set, &remove, &aliases, ctx.clock.now_ms())
         .await
-        .map_err(|e| conflict(&pool, e, "User account already exists"))
+        .map_err(|e| conflict(pool, e, "User account already exists"))?;
+    for attribute in ["email", "phone_number"] {
+        let changed = set.iter().any(|(n, v)| n == attribute && user.attribute(attribute) != Some(v.as_str()));
+        if changed || remove.iter().any(|n| n == attribute) {
+            ctx.store.delete_code(&pool.id, &user.sub, verification_slot(attribute)).await?;
+        }
+    }
+    Ok(())
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminUpdateUserAttributes.html
@@ -290,8 +302,15 @@ pub(super) async fn admin_delete_user_attributes(
 ) -> ApiResult<AdminDeleteUserAttributesResponse> {
     let pool = Pool::load(ctx, &req.user_pool_id).await?;
     let user = existing_user(ctx, &pool, &req.username).await?;
-    let schema = pool.config.schema_attributes.clone().unwrap_or_default();
-    for name in &req.user_attribute_names {
+    check_deletable(&pool, &req.user_attribute_names)?;
+    change_attributes(ctx, &pool, &user, Vec::new(), req.user_attribute_names.clone()).await?;
+    Ok(AdminDeleteUserAttributesResponse {})
+}
+
+/// Only optional, mutable attributes of the schema can be deleted.
+pub(crate) fn check_deletable(pool: &Pool, names: &[String]) -> ApiResult<()> {
+    let schema = pool.config.schema_attributes.as_deref().unwrap_or_default();
+    for name in names {
         let def = schema.iter().find(|s| s.name.as_deref() == Some(name.as_str()));
         match def {
             None => {
@@ -312,8 +331,7 @@ pub(super) async fn admin_delete_user_attributes(
             Some(_) => {}
         }
     }
-    change_attributes(ctx, &pool, &user, Vec::new(), req.user_attribute_names.clone()).await?;
-    Ok(AdminDeleteUserAttributesResponse {})
+    Ok(())
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminSetUserPassword.html

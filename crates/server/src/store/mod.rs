@@ -16,7 +16,7 @@ mod users;
 
 pub use recovery::RecoveryEvent;
 pub use tokens::{KeyRow, RefreshTokenRow};
-pub use users::{AliasKind, FilterTarget, NewUser, PasswordRecord, UserFilter, UserRow};
+pub use users::{AliasKind, FilterTarget, NewUser, PasswordRecord, StoredCode, UserFilter, UserRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -200,6 +200,12 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(document_row).collect()
+    }
+
+    /// Every pool's id.
+    pub async fn pool_ids(&self) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT id FROM user_pools ORDER BY id").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
     }
 
     pub async fn count_users(&self, pool_id: &str) -> StoreResult<i64> {

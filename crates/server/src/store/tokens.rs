@@ -11,6 +11,10 @@ pub struct RefreshTokenRow {
     pub auth_time: i64,
     pub expires_at: i64,
     pub revoked: bool,
+    /// The hash of the sign-in's refresh token that this one descends from by rotation.
+    pub family: String,
+    /// When a rotation replaced this token (its grace period starts then).
+    pub rotated_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -20,6 +24,11 @@ pub struct KeyRow {
     pub private_key: String,
     pub active: bool,
 }
+
+/// An active key, unless the pool has one for that use already (the unique partial index
+/// `signing_keys_active`): concurrent first sign-ins or rotations on several nodes agree on one.
+const INSERT_ACTIVE_KEY: &str = "INSERT INTO signing_keys (pool_id, kid, token_use, private_key, active, created_at) \
+                                 VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT DO NOTHING";
 
 impl Store {
     /// Keys of a pool, active first.
@@ -45,10 +54,7 @@ impl Store {
 
     /// Adds an active key unless one exists for that use (another node may have won the race).
     pub async fn add_signing_key(&self, pool_id: &str, key: &KeyRow, at: i64) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO signing_keys (pool_id, kid, token_use, private_key, active, created_at) \
-             VALUES ($1, $2, $3, $4, 1, $5) ON CONFLICT DO NOTHING",
-        )
+        sqlx::query(INSERT_ACTIVE_KEY)
         .bind(pool_id)
         .bind(&key.kid)
         .bind(&key.token_use)
@@ -56,6 +62,40 @@ impl Store {
         .bind(at)
         .execute(&self.pool)
         .await?;
+        Ok(())
+    }
+
+    /// Rotation: the pool's active keys retire (they stay in the JWKS to verify the tokens they
+    /// signed), keys retired before `prune_before` go, and `new_keys` become the active ones.
+    pub async fn rotate_signing_keys(
+        &self,
+        pool_id: &str,
+        new_keys: &[KeyRow],
+        at: i64,
+        prune_before: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM signing_keys WHERE pool_id = $1 AND active = 0 AND retired_at < $2")
+            .bind(pool_id)
+            .bind(prune_before)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE signing_keys SET active = 0, retired_at = $2 WHERE pool_id = $1 AND active = 1")
+            .bind(pool_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        for key in new_keys {
+            sqlx::query(INSERT_ACTIVE_KEY)
+            .bind(pool_id)
+            .bind(&key.kid)
+            .bind(&key.token_use)
+            .bind(&key.private_key)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -75,7 +115,8 @@ impl Store {
     /// A refresh token by its hash: (pool, sub, client id, auth time, expires at, revoked).
     pub async fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRow>> {
         let row = sqlx::query(
-            "SELECT pool_id, sub, client_id, auth_time, expires_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
+            "SELECT pool_id, sub, client_id, auth_time, expires_at, revoked_at, \
+             COALESCE(family, token_hash) AS family, rotated_at FROM refresh_tokens WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -88,18 +129,34 @@ impl Store {
                 auth_time: r.try_get("auth_time")?,
                 expires_at: r.try_get("expires_at")?,
                 revoked: r.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+                family: r.try_get("family")?,
+                rotated_at: r.try_get("rotated_at")?,
             })
         })
         .transpose()
     }
 
-    /// Revokes one refresh token (RevokeToken); false if it is unknown or of another client.
+    /// Revokes a refresh token and every token rotation made from the same sign-in (RevokeToken);
+    /// false if it is unknown, of another client or revoked already.
     pub async fn revoke_refresh_token(&self, token_hash: &str, client_id: &str, at: i64) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $3 WHERE token_hash = $1 AND client_id = $2 AND revoked_at IS NULL",
+            "UPDATE refresh_tokens SET revoked_at = $3 WHERE revoked_at IS NULL AND COALESCE(family, token_hash) = \
+             (SELECT COALESCE(family, token_hash) FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2)",
         )
         .bind(token_hash)
         .bind(client_id)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() >= 1)
+    }
+
+    /// Marks a refresh token rotated out; false if a rotation got there first.
+    pub async fn mark_refresh_token_rotated(&self, token_hash: &str, at: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $2 WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
         .bind(at)
         .execute(&self.pool)
         .await?;
@@ -136,10 +193,11 @@ impl Store {
         auth_time: i64,
         created_at: i64,
         expires_at: i64,
+        family: Option<&str>,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, pool_id, sub, client_id, auth_time, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO refresh_tokens (token_hash, pool_id, sub, client_id, auth_time, created_at, expires_at, family) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(token_hash)
         .bind(pool_id)
@@ -148,6 +206,7 @@ impl Store {
         .bind(auth_time)
         .bind(created_at)
         .bind(expires_at)
+        .bind(family)
         .execute(&self.pool)
         .await?;
         Ok(())

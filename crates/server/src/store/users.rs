@@ -78,6 +78,15 @@ impl UserRow {
 }
 
 /// One ListUsers filter condition.
+/// A one-time code as stored: its keyed hash, expiry and, for an attribute change that waits for
+/// verification, the value to apply once the code is confirmed.
+#[derive(Debug, Clone)]
+pub struct StoredCode {
+    pub code_hash: String,
+    pub expires_at: i64,
+    pub pending_value: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct UserFilter {
     pub target: FilterTarget,
@@ -451,7 +460,8 @@ impl Store {
 
     // ---- one-time codes ----
 
-    /// Stores a user's code for a purpose, replacing any older one.
+    /// Stores a user's code for a purpose, replacing any older one (and its pending value).
+    #[allow(clippy::too_many_arguments, reason = "the columns of one row")]
     pub async fn put_code(
         &self,
         pool_id: &str,
@@ -460,11 +470,13 @@ impl Store {
         code_hash: &str,
         created_at: i64,
         expires_at: i64,
+        pending_value: Option<&str>,
     ) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO user_codes (pool_id, sub, purpose, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO user_codes (pool_id, sub, purpose, code_hash, created_at, expires_at, pending_value) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (pool_id, sub, purpose) DO UPDATE SET code_hash = excluded.code_hash, \
-             created_at = excluded.created_at, expires_at = excluded.expires_at",
+             created_at = excluded.created_at, expires_at = excluded.expires_at, pending_value = excluded.pending_value",
         )
         .bind(pool_id)
         .bind(sub)
@@ -472,22 +484,42 @@ impl Store {
         .bind(code_hash)
         .bind(created_at)
         .bind(expires_at)
+        .bind(pending_value)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    /// The stored code hash and expiry for a purpose.
-    pub async fn find_code(&self, pool_id: &str, sub: &str, purpose: &str) -> StoreResult<Option<(String, i64)>> {
+    /// The stored code for a purpose.
+    pub async fn find_code(&self, pool_id: &str, sub: &str, purpose: &str) -> StoreResult<Option<StoredCode>> {
         let row = sqlx::query(
-            "SELECT code_hash, expires_at FROM user_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3",
+            "SELECT code_hash, expires_at, pending_value FROM user_codes \
+             WHERE pool_id = $1 AND sub = $2 AND purpose = $3",
         )
         .bind(pool_id)
         .bind(sub)
         .bind(purpose)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok((r.try_get("code_hash")?, r.try_get("expires_at")?))).transpose()
+        row.map(|r| {
+            Ok(StoredCode {
+                code_hash: r.try_get("code_hash")?,
+                expires_at: r.try_get("expires_at")?,
+                pending_value: r.try_get("pending_value")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Drops a user's code for a purpose, if any.
+    pub async fn delete_code(&self, pool_id: &str, sub: &str, purpose: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM user_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3")
+            .bind(pool_id)
+            .bind(sub)
+            .bind(purpose)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Consumes the code if it is still the stored one (single use, even when two requests race).
