@@ -539,7 +539,8 @@ async fn live_refresh_token(
     }
     if let Some(rotated_at) = row.rotated_at {
         let grace = client.refresh_token_rotation.as_ref().and_then(|r| r.retry_grace_period_seconds).unwrap_or(0);
-        if now > rotated_at + i64::from(grace) * 1000 {
+        // The grace period is half-open: with a grace of 0 a rotated token is spent at once.
+        if now >= rotated_at + i64::from(grace) * 1000 {
             return Err(reused());
         }
     }

@@ -12,5 +12,6 @@ mod persistence;
 mod protocol;
 mod recovery;
 mod storage;
+mod tokens;
 mod user_pools;
 mod users;
