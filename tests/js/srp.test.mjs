@@ -99,3 +99,20 @@ test('after ConfirmForgotPassword, SRP works with the new password and not the o
   const session = await signIn(pool, 'jo', 'N3w-Passw0rd!');
   assert.ok(session.isValid());
 });
+
+test('refreshSession gets new tokens; after a global sign-out the refresh token is refused', async () => {
+  const { pool } = await setup();
+  const session = await signIn(pool, 'jo', 'Passw0rd!');
+  const user = pool.getCurrentUser();
+  assert.equal(user.getUsername(), 'jo');
+  const refresh = (token) => new Promise((resolve, reject) => {
+    user.refreshSession(token, (err, result) => (err ? reject(err) : resolve(result)));
+  });
+  const renewed = await refresh(session.getRefreshToken());
+  assert.notEqual(renewed.getAccessToken().getJwtToken(), session.getAccessToken().getJwtToken());
+  assert.equal(renewed.getIdToken().decodePayload().auth_time, session.getIdToken().decodePayload().auth_time);
+  await new Promise((resolve, reject) => user.globalSignOut({ onSuccess: resolve, onFailure: reject }));
+  // The library retries a failed refresh with backoff for about 5 s before it gives up.
+  await assert.rejects(refresh(session.getRefreshToken()), (e) => e.code === 'NotAuthorizedException'
+    && e.message === 'Refresh Token has been revoked');
+});
