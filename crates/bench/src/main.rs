@@ -2,19 +2,21 @@
 //!
 //! Starts userpool in this process on a loopback port with a fresh SQLite database, measures the
 //! machine's argon2 ceiling (hashes a second with every core busy), then drives ForgotPassword,
-//! ConfirmForgotPassword and InitiateAuth (USER_PASSWORD_AUTH) at 1, 8 and 64 concurrent
+//! ConfirmForgotPassword, InitiateAuth (USER_PASSWORD_AUTH) and USER_SRP_AUTH at 1, 8 and 64 concurrent
 //! keep-alive clients, with the production hash parameters and with the test profile. Prints a
 //! Markdown table. The load generator shares the machine with the server, as a CI job would.
 
 use serde_json::{Value, json};
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use userpool::app::{Ctx, serve};
 use userpool::clock::SystemClock;
 use userpool::config::{RecoverySettings, Settings};
 use userpool::hashing::{HashParams, PasswordHasher};
+use userpool::srp::{ChallengeParameters, SrpClient};
 use userpool::store::{AliasKind, NewUser};
 
 /// One keep-alive HTTP/1.1 connection.
@@ -94,19 +96,75 @@ struct Row {
     errors: usize,
 }
 
-/// Runs `requests` calls over `clients` connections; `make` builds call i's body.
-async fn load(
-    addr: &str,
-    operation: &'static str,
-    clients: usize,
-    requests: usize,
-    make: Arc<dyn Fn(usize) -> Value + Send + Sync>,
-) -> (f64, Vec<f64>, usize) {
+/// One measured request i over a connection: one call or more; true if every call answered 200.
+type Step = Arc<dyn Fn(usize, Conn) -> Pin<Box<dyn Future<Output = (Conn, bool)> + Send>> + Send + Sync>;
+
+/// A step of one call of `operation`, whose body `make` builds for request i.
+fn one_call(operation: &'static str, make: impl Fn(usize) -> Value + Send + Sync + 'static) -> Step {
+    let make = Arc::new(make);
+    Arc::new(move |i, mut conn| {
+        let body = make(i);
+        Box::pin(async move {
+            let (status, _) = conn.call(operation, &body).await;
+            (conn, status == 200)
+        })
+    })
+}
+
+/// USER_SRP_AUTH as a client does it: InitiateAuth with SRP_A, then RespondToAuthChallenge with
+/// the password proof. The client's exponentiations run on the blocking pool, as they would run
+/// on another machine, so they do not stall the server's async workers.
+fn srp_sign_in(client_id: String, pool_id: String, password: impl Fn(usize) -> String + Send + Sync + 'static) -> Step {
+    let password = Arc::new(password);
+    Arc::new(move |i, mut conn| {
+        let (client_id, pool_id, password) = (client_id.clone(), pool_id.clone(), password(i));
+        Box::pin(async move {
+            // A per-request secret; a benchmark needs distinct values, not unpredictable ones.
+            let a: Vec<u8> = (0..128).map(|j| u8::try_from((i * 131 + j * 7 + 1) % 251).unwrap_or(1)).collect();
+            let srp = tokio::task::spawn_blocking(move || SrpClient::new(&a).expect("128-byte secret")).await.unwrap();
+            let body = json!({"ClientId": client_id, "AuthFlow": "USER_SRP_AUTH",
+                              "AuthParameters": {"USERNAME": format!("user{i}"), "SRP_A": srp.public_a_hex()}});
+            let (status, challenge) = conn.call("InitiateAuth", &body).await;
+            if status != 200 {
+                return (conn, false);
+            }
+            let params = challenge["ChallengeParameters"].clone();
+            let text = |k: &str| params[k].as_str().unwrap_or_default().to_string();
+            let user = text("USER_ID_FOR_SRP");
+            let block = text("SECRET_BLOCK");
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let timestamp = userpool::srp::format_timestamp(i64::try_from(now).unwrap_or(0));
+            let (salt, srp_b, proof_user, proof_block) = (text("SALT"), text("SRP_B"), user.clone(), block.clone());
+            let signature = tokio::task::spawn_blocking(move || {
+                let parameters = ChallengeParameters {
+                    salt: &salt,
+                    srp_b: &srp_b,
+                    secret_block: &proof_block,
+                    user_id_for_srp: &proof_user,
+                };
+                srp.signature(&pool_id, &parameters, &password, &timestamp).map(|s| (s, timestamp))
+            })
+            .await
+            .unwrap();
+            let Some((signature, timestamp)) = signature else {
+                return (conn, false);
+            };
+            let body = json!({"ClientId": client_id, "ChallengeName": "PASSWORD_VERIFIER", "ChallengeResponses": {
+                "USERNAME": user, "PASSWORD_CLAIM_SECRET_BLOCK": block, "PASSWORD_CLAIM_SIGNATURE": signature,
+                "TIMESTAMP": timestamp}});
+            let (status, _) = conn.call("RespondToAuthChallenge", &body).await;
+            (conn, status == 200)
+        })
+    })
+}
+
+/// Runs `requests` steps over `clients` connections.
+async fn load(addr: &str, clients: usize, requests: usize, step: Step) -> (f64, Vec<f64>, usize) {
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)
         .map(|_| {
-            let (next, make, addr) = (Arc::clone(&next), Arc::clone(&make), addr.to_string());
+            let (next, step, addr) = (Arc::clone(&next), Arc::clone(&step), addr.to_string());
             tokio::spawn(async move {
                 let mut conn = Conn::open(&addr).await;
                 let (mut latencies, mut errors) = (Vec::new(), 0usize);
@@ -115,11 +173,11 @@ async fn load(
                     if i >= requests {
                         break;
                     }
-                    let body = make(i);
                     let t = Instant::now();
-                    let (status, _) = conn.call(operation, &body).await;
+                    let (back, ok) = step(i, conn).await;
+                    conn = back;
                     latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-                    errors += usize::from(status != 200);
+                    errors += usize::from(!ok);
                 }
                 (latencies, errors)
             })
@@ -219,9 +277,9 @@ async fn bench_profile(profile: &'static str, params: HashParams, quick: bool, r
         // ForgotPassword: round robin over the users; the last code per user stays valid.
         let n = per_level(true);
         let cid = client_id.clone();
-        let make: Arc<dyn Fn(usize) -> Value + Send + Sync> =
-            Arc::new(move |i| json!({"ClientId": cid, "Username": format!("user{}", i % users)}));
-        let (rps, lat, errors) = load(&addr, "ForgotPassword", clients, n, make).await;
+        let step =
+            one_call("ForgotPassword", move |i| json!({"ClientId": cid, "Username": format!("user{}", i % users)}));
+        let (rps, lat, errors) = load(&addr, clients, n, step).await;
         rows.push(Row {
             operation: "ForgotPassword",
             profile,
@@ -243,11 +301,11 @@ async fn bench_profile(profile: &'static str, params: HashParams, quick: bool, r
         }
         let cid = client_id.clone();
         let codes = Arc::new(codes);
-        let make: Arc<dyn Fn(usize) -> Value + Send + Sync> = Arc::new(move |i| {
+        let step = one_call("ConfirmForgotPassword", move |i| {
             json!({"ClientId": cid, "Username": format!("user{i}"), "ConfirmationCode": codes[i],
                    "Password": format!("N3w!Passw0rd{clients}")})
         });
-        let (rps, lat, errors) = load(&addr, "ConfirmForgotPassword", clients, n, make).await;
+        let (rps, lat, errors) = load(&addr, clients, n, step).await;
         rows.push(Row {
             operation: "ConfirmForgotPassword",
             profile,
@@ -261,13 +319,29 @@ async fn bench_profile(profile: &'static str, params: HashParams, quick: bool, r
 
         // Sign-in with the new password (one argon2 verification each).
         let cid = client_id.clone();
-        let make: Arc<dyn Fn(usize) -> Value + Send + Sync> = Arc::new(move |i| {
+        let step = one_call("InitiateAuth", move |i| {
             json!({"ClientId": cid, "AuthFlow": "USER_PASSWORD_AUTH",
                    "AuthParameters": {"USERNAME": format!("user{}", i % n), "PASSWORD": format!("N3w!Passw0rd{clients}")}})
         });
-        let (rps, lat, errors) = load(&addr, "InitiateAuth", clients, n, make).await;
+        let (rps, lat, errors) = load(&addr, clients, n, step).await;
         rows.push(Row {
             operation: "InitiateAuth (USER_PASSWORD_AUTH)",
+            profile,
+            clients,
+            requests: n,
+            rps,
+            p50_ms: percentile(&lat, 0.5),
+            p99_ms: percentile(&lat, 0.99),
+            errors,
+        });
+
+        // SRP sign-in (InitiateAuth and RespondToAuthChallenge) with the same passwords. No argon2:
+        // the cost is the 3072-bit exponentiations, the client's included.
+        let n = n.min(per_level(false));
+        let step = srp_sign_in(client_id.clone(), pool_id.clone(), move |_| format!("N3w!Passw0rd{clients}"));
+        let (rps, lat, errors) = load(&addr, clients, n, step).await;
+        rows.push(Row {
+            operation: "USER_SRP_AUTH (InitiateAuth + RespondToAuthChallenge)",
             profile,
             clients,
             requests: n,
@@ -300,7 +374,7 @@ async fn make_pool(ctx: &Ctx) -> String {
 async fn make_client(ctx: &Ctx, pool_id: &str) -> String {
     let id = "benchclient0000000000000000".to_string();
     let config = json!({"ClientId": id, "ClientName": "bench", "UserPoolId": pool_id,
-        "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]});
+        "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]});
     ctx.store
         .create_client(
             pool_id,

@@ -229,6 +229,15 @@ pub fn server_challenge(verifier: &[u8], b_random: &[u8]) -> Option<ServerChalle
     Some(ServerChallenge { b: b_random.to_vec(), big_b: minimal_bytes(&big_b) })
 }
 
+/// Hex of any length parity, with or without leading zeros, as at most 3072 bits of minimal big-endian bytes.
+fn minimal_bytes_of_hex(hex: &str) -> Option<Vec<u8>> {
+    let digits = hex.trim_start_matches('0');
+    if digits.len() > 2 * N_BYTES {
+        return None;
+    }
+    if digits.len() % 2 == 1 { hex::decode(format!("0{digits}")).ok() } else { hex::decode(digits).ok() }
+}
+
 /// Parses the client's `SRP_A` (§11.3): hex in any case, any length parity, leading zeros allowed. Returns A as
 /// minimal big-endian bytes, or `None` for empty or non-hex input, a value above 3072 bits, or A mod N = 0 (which
 /// would let a client force S = 0). Map `None` to `InvalidParameterException`.
@@ -236,12 +245,7 @@ pub fn parse_public_a(hex: &str) -> Option<Vec<u8>> {
     if hex.is_empty() || !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
-    let digits = hex.trim_start_matches('0');
-    if digits.len() > 2 * N_BYTES {
-        return None;
-    }
-    let bytes =
-        if digits.len() % 2 == 1 { hex::decode(format!("0{digits}")).ok()? } else { hex::decode(digits).ok()? };
+    let bytes = minimal_bytes_of_hex(hex)?;
     if is_zero_mod_n(&to_uint(&bytes)?) {
         return None;
     }
@@ -428,6 +432,74 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     Some(days_from_civil(year, month, day) * 86_400 + i64::from(h * 3600 + m * 60 + sec))
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Client side, for the benchmark and the tests
+// ---------------------------------------------------------------------------------------------------------------
+
+/// The client half, computed as pycognito (`get_password_authentication_key`) and
+/// amazon-cognito-identity-js compute it: A = g^a, S = (B − k·g^x)^(a + u·x) mod N with the exponent
+/// taken over the integers, then the same key derivation. The benchmark signs in with it; the unit
+/// tests check it against the server half.
+pub struct SrpClient {
+    a: U3072,
+    big_a: Vec<u8>,
+}
+
+impl SrpClient {
+    /// `a_bytes`: the client's secret, 32 to 128 random bytes as the real clients use (more would
+    /// let a + u·x overflow 3072 bits).
+    pub fn new(a_bytes: &[u8]) -> Option<SrpClient> {
+        if !(MIN_SECRET_BYTES..=128).contains(&a_bytes.len()) {
+            return None;
+        }
+        let a = to_uint(a_bytes)?;
+        let big_a = minimal_bytes(&residue(&U3072::from(G)).pow(&a).retrieve());
+        Some(SrpClient { a, big_a })
+    }
+
+    /// `SRP_A` for InitiateAuth.
+    pub fn public_a_hex(&self) -> String {
+        hex_of(&self.big_a)
+    }
+
+    fn secret(&self, pool_name: &str, user: &str, password: &str, salt: &[u8], big_b: &[u8]) -> (U3072, [u8; 32]) {
+        let u = compute_u(&self.big_a, big_b);
+        let x = compute_x(pool_name, user, password, salt);
+        let g = residue(&U3072::from(G));
+        let k = residue(&to_uint(&k()).expect("32 bytes fit in 3072 bits"));
+        let base = residue(&to_uint(big_b).unwrap_or(U3072::ZERO)) - k * g.pow(&x);
+        // a < 2^1024 and u·x < 2^512, so the integer sum fits in 3072 bits without wrapping.
+        let ux: crypto_bigint::U512 = U256::from_be_slice(&u).concatenating_mul(&x);
+        let exponent = self.a.wrapping_add(&ux.resize::<LIMBS>());
+        (base.pow(&exponent).retrieve(), u)
+    }
+
+    /// `PASSWORD_CLAIM_SIGNATURE` for a PASSWORD_VERIFIER challenge, from its parameters as sent:
+    /// `SALT` and `SRP_B` in hex, `SECRET_BLOCK` in base64. `None` if they do not parse.
+    pub fn signature(
+        &self,
+        pool_id: &str,
+        challenge: &ChallengeParameters<'_>,
+        password: &str,
+        timestamp: &str,
+    ) -> Option<String> {
+        let salt = minimal_bytes_of_hex(challenge.salt)?;
+        let big_b = minimal_bytes_of_hex(challenge.srp_b)?;
+        let block = BASE64.decode(challenge.secret_block).ok()?;
+        let (pool, user) = (pool_name(pool_id).unwrap_or(pool_id), challenge.user_id_for_srp);
+        let (s, u) = self.secret(pool, user, password, &salt, &big_b);
+        Some(BASE64.encode(expected_signature(&derive_key(&s, &u), pool, user, &block, timestamp)))
+    }
+}
+
+/// The PASSWORD_VERIFIER challenge's parameters, as InitiateAuth sends them.
+pub struct ChallengeParameters<'a> {
+    pub salt: &'a str,
+    pub srp_b: &'a str,
+    pub secret_block: &'a str,
+    pub user_id_for_srp: &'a str,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,40 +538,15 @@ mod tests {
         hex::decode(SALT_HEX).unwrap()
     }
 
+    /// The client's signature for a challenge made of these values.
+    fn client_signature(client: &SrpClient, password: &str, salt: &[u8], big_b: &[u8]) -> String {
+        let (salt, big_b, block) = (hex_of(salt), hex_of(big_b), BASE64.encode(secret_block()));
+        let challenge = ChallengeParameters { salt: &salt, srp_b: &big_b, secret_block: &block, user_id_for_srp: USER };
+        client.signature(POOL_ID, &challenge, password, TIMESTAMP).unwrap()
+    }
+
     fn g() -> Residue {
         residue(&U3072::from(G))
-    }
-
-    /// Client side (pycognito `get_password_authentication_key` / amazon-cognito-identity-js): A = g^a,
-    /// S = (B − k·g^x)^(a + u·x) mod N with the exponent taken over the integers, then the same HKDF.
-    struct Client {
-        a: U3072,
-        big_a: Vec<u8>,
-    }
-
-    impl Client {
-        fn new(a_bytes: &[u8]) -> Self {
-            let a = to_uint(a_bytes).unwrap();
-            let big_a = minimal_bytes(&g().pow(&a).retrieve());
-            Client { a, big_a }
-        }
-
-        fn secret(&self, pool: &str, user: &str, password: &str, salt: &[u8], big_b: &[u8]) -> (U3072, [u8; 32]) {
-            let u = compute_u(&self.big_a, big_b);
-            let x = compute_x(pool, user, password, salt);
-            let k = residue(&to_uint(&k()).unwrap());
-            let base = residue(&to_uint(big_b).unwrap()) - k * g().pow(&x);
-            // a < 2^3072 − 2^513 here and u·x < 2^512, so the integer sum fits in 3072 bits without wrapping.
-            let ux: crypto_bigint::U512 = U256::from_be_slice(&u).concatenating_mul(&x);
-            let exponent = self.a.wrapping_add(&ux.resize::<LIMBS>());
-            (base.pow(&exponent).retrieve(), u)
-        }
-
-        fn signature(&self, pool_id: &str, user: &str, password: &str, salt: &[u8], big_b: &[u8], ts: &str) -> String {
-            let (s, u) = self.secret(pool_name(pool_id).unwrap(), user, password, salt, big_b);
-            let key = derive_key(&s, &u);
-            BASE64.encode(expected_signature(&key, pool_name(pool_id).unwrap(), user, &secret_block(), ts))
-        }
     }
 
     #[test]
@@ -556,7 +603,7 @@ mod tests {
         let challenge = server_challenge(&v, &b_random).unwrap();
         assert_eq!(challenge.b, b_random);
 
-        let client = Client::new(&[0xaau8; 32]);
+        let client = SrpClient::new(&[0xaau8; 32]).unwrap();
         let a = parse_public_a(&hex_of(&client.big_a)).unwrap();
         assert_eq!(a, client.big_a);
 
@@ -574,7 +621,7 @@ mod tests {
         let block = BASE64.decode(BASE64.encode(secret_block())).unwrap();
         let expected = expected_signature(&key, pool, USER, &block, TIMESTAMP);
         assert_eq!(BASE64.encode(expected), SIGNATURE);
-        assert_eq!(client.signature(POOL_ID, USER, PASSWORD, &salt(), &challenge.big_b, TIMESTAMP), SIGNATURE);
+        assert_eq!(client_signature(&client, PASSWORD, &salt(), &challenge.big_b), SIGNATURE);
         assert!(signature_matches(&expected, SIGNATURE));
         assert_eq!(parse_timestamp(TIMESTAMP).map(format_timestamp).as_deref(), Some(TIMESTAMP));
     }
@@ -587,10 +634,10 @@ mod tests {
         assert_ne!(v, verifier(pool, "bob", PASSWORD, &salt()));
         assert_ne!(v, verifier("Other", USER, PASSWORD, &salt()));
         let challenge = server_challenge(&v, &[0xbb; 32]).unwrap();
-        let client = Client::new(&[0xaa; 32]);
+        let client = SrpClient::new(&[0xaa; 32]).unwrap();
         let key = password_claim_key(&client.big_a, &challenge.big_b, &challenge.b, &v).unwrap();
         let expected = expected_signature(&key, pool, USER, &secret_block(), TIMESTAMP);
-        let wrong = client.signature(POOL_ID, USER, "Passw0rd?", &salt(), &challenge.big_b, TIMESTAMP);
+        let wrong = client_signature(&client, "Passw0rd?", &salt(), &challenge.big_b);
         assert_ne!(wrong, SIGNATURE);
         assert!(!signature_matches(&expected, &wrong));
         // The signature also binds the timestamp and the secret block.
@@ -609,14 +656,14 @@ mod tests {
         let b: Vec<u8> = (0..128u8).map(|i| i.wrapping_mul(37).wrapping_add(11)).collect();
         let challenge = server_challenge(&v, &b).unwrap();
         let a: Vec<u8> = (0..128u8).map(|i| i.wrapping_mul(101).wrapping_add(7)).collect();
-        let client = Client::new(&a);
+        let client = SrpClient::new(&a).unwrap();
         let big_a = parse_public_a(&hex_of(&client.big_a).to_uppercase()).unwrap();
         let (client_s, _) = client.secret(pool, USER, PASSWORD, &salt, &challenge.big_b);
         let (server_s, _) = server_secret(&big_a, &challenge.big_b, &challenge.b, &v).unwrap();
         assert_eq!(client_s, server_s);
         let key = password_claim_key(&big_a, &challenge.big_b, &challenge.b, &v).unwrap();
         let expected = expected_signature(&key, pool, USER, &secret_block(), TIMESTAMP);
-        let claimed = client.signature(POOL_ID, USER, PASSWORD, &salt, &challenge.big_b, TIMESTAMP);
+        let claimed = client_signature(&client, PASSWORD, &salt, &challenge.big_b);
         assert!(signature_matches(&expected, &claimed));
     }
 

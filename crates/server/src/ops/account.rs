@@ -172,27 +172,24 @@ pub(super) async fn get_user_attribute_verification_code(
     let (pool, user, _) = access_token_user(ctx, &req.access_token).await?;
     let attribute = verifiable(&req.attribute_name)?;
     // A value waiting for verification is the one to verify; otherwise the current one.
-    let pending = ctx.store.find_code(&pool.id, &user.sub, verification_slot(attribute)).await?.and_then(|c| c.pending_value);
+    let pending =
+        ctx.store.find_code(&pool.id, &user.sub, verification_slot(attribute)).await?.and_then(|c| c.pending_value);
     let destination = match (pending.as_deref(), user.attribute(attribute)) {
         (Some(v), _) | (None, Some(v)) => v.to_string(),
         (None, None) => {
-            return Err(api_error!(InvalidParameterException, "User does not have a value for the attribute {attribute}."));
+            return Err(api_error!(
+                InvalidParameterException,
+                "User does not have a value for the attribute {attribute}."
+            ));
         }
     };
     let now = ctx.clock.now_ms();
     if ctx.store.bump_counter(&pool.id, &user.sub, "attribute-code", now, HOUR_MS).await? > ATTRIBUTE_CODES_PER_HOUR {
         return Err(attempts_exceeded());
     }
-    let details = send_attribute_code(
-        ctx,
-        &pool,
-        &user,
-        attribute,
-        destination,
-        pending,
-        "GetUserAttributeVerificationCode",
-    )
-    .await?;
+    let details =
+        send_attribute_code(ctx, &pool, &user, attribute, destination, pending, "GetUserAttributeVerificationCode")
+            .await?;
     Ok(GetUserAttributeVerificationCodeResponse { code_delivery_details: Some(details) })
 }
 

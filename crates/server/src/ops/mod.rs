@@ -289,7 +289,8 @@ pub(crate) async fn check_code(
     (counter, budget): (&str, i64),
 ) -> ApiResult<StoredCode> {
     let now = ctx.clock.now_ms();
-    let stored = ctx.store.find_code(pool_id, sub, slot).await?.filter(|c| c.expires_at > now).ok_or_else(code_expired)?;
+    let stored =
+        ctx.store.find_code(pool_id, sub, slot).await?.filter(|c| c.expires_at > now).ok_or_else(code_expired)?;
     if ctx.store.bump_counter(pool_id, sub, counter, now, HOUR_MS).await? > budget {
         return Err(attempts_exceeded());
     }

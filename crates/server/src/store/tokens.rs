@@ -55,13 +55,13 @@ impl Store {
     /// Adds an active key unless one exists for that use (another node may have won the race).
     pub async fn add_signing_key(&self, pool_id: &str, key: &KeyRow, at: i64) -> StoreResult<()> {
         sqlx::query(INSERT_ACTIVE_KEY)
-        .bind(pool_id)
-        .bind(&key.kid)
-        .bind(&key.token_use)
-        .bind(&key.private_key)
-        .bind(at)
-        .execute(&self.pool)
-        .await?;
+            .bind(pool_id)
+            .bind(&key.kid)
+            .bind(&key.token_use)
+            .bind(&key.private_key)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -87,13 +87,13 @@ impl Store {
             .await?;
         for key in new_keys {
             sqlx::query(INSERT_ACTIVE_KEY)
-            .bind(pool_id)
-            .bind(&key.kid)
-            .bind(&key.token_use)
-            .bind(&key.private_key)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+                .bind(pool_id)
+                .bind(&key.kid)
+                .bind(&key.token_use)
+                .bind(&key.private_key)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -8,6 +8,7 @@ mod support;
 
 mod auth;
 mod groups;
+mod multinode;
 mod persistence;
 mod protocol;
 mod recovery;
