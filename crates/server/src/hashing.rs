@@ -1,14 +1,18 @@
-//! Password hashing: argon2id on the blocking pool, at most `concurrency` at once, because each
-//! hash holds its memory cost (19 MiB by default) for its whole run (../shared/design/
-//! ecosystem.md §4: the machine's throughput is memory-bandwidth bound, not thread bound).
+//! Password hashing: argon2id on `concurrency` dedicated threads, because each hash holds its
+//! memory cost (19 MiB by default) for its whole run (../shared/design/ecosystem.md §4: the
+//! machine's throughput is memory-bandwidth bound, not thread bound). Each thread keeps its
+//! argon2 memory and reuses it: memory stays at `concurrency` times the cost, where hashing on
+//! tokio's blocking pool left glibc holding hundreds of MiB of freed 19 MiB blocks (issue 6,
+//! BENCHMARKS.md).
 
 use crate::error::ApiError;
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
 
 /// argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -30,12 +34,43 @@ impl HashParams {
         let params = Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))?;
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
+
+    /// argon2id of `password` into `out`, in this thread's reused memory.
+    fn hash_into(self, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), argon2::Error> {
+        thread_local! {
+            static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+        }
+        let argon2 = self.argon2()?;
+        let blocks = argon2.params().block_count();
+        MEMORY.with_borrow_mut(|memory| {
+            if memory.len() < blocks {
+                memory.resize(blocks, Block::new());
+            }
+            argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+        })
+    }
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: HashParams,
-    permits: Arc<Semaphore>,
+    jobs: Sender<Job>,
+}
+
+/// One hashing thread: runs jobs until every `PasswordHasher` clone is dropped.
+fn hashing_thread(jobs: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = match jobs.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        // A panicking job drops its answer channel (the caller gets InternalErrorException);
+        // the thread lives on.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+    }
 }
 
 const SALT_LEN: usize = 16;
@@ -73,17 +108,31 @@ fn parse_phc(s: &str) -> Option<(HashParams, Vec<u8>, Vec<u8>)> {
 impl PasswordHasher {
     pub fn new(params: HashParams, concurrency: usize) -> Result<PasswordHasher, String> {
         params.argon2().map_err(|e| format!("invalid argon2 parameters {params:?}: {e}"))?;
-        Ok(PasswordHasher { params, permits: Arc::new(Semaphore::new(concurrency.max(1))) })
+        let (jobs, receiver) = channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for i in 0..concurrency.max(1) {
+            let receiver = Arc::clone(&receiver);
+            std::thread::Builder::new()
+                .name(format!("userpool-hash-{i}"))
+                .spawn(move || hashing_thread(&receiver))
+                .map_err(|e| format!("cannot start a hashing thread: {e}"))?;
+        }
+        Ok(PasswordHasher { params, jobs })
     }
 
     pub fn params(&self) -> HashParams {
         self.params
     }
 
-    /// Runs CPU-heavy work on the blocking pool within the hashing concurrency bound.
+    /// Runs CPU-heavy work (hashes, SRP, RSA key generation) on the hashing threads, in order of
+    /// arrival.
     pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
-        tokio::task::spawn_blocking(work).await.map_err(ApiError::internal)
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = answer.send(work());
+        });
+        self.jobs.send(job).map_err(|_| ApiError::internal("the hashing threads have stopped"))?;
+        answered.await.map_err(|_| ApiError::internal("a hashing job panicked"))
     }
 
     /// Hashes a password with a fresh salt (call from blocking code, e.g. inside `run`).
@@ -95,10 +144,7 @@ impl PasswordHasher {
     /// one hash of a candidate can be compared with every earlier hash (password history).
     pub fn hash_with_salt(params: HashParams, password: &str, salt: &[u8]) -> Result<String, ApiError> {
         let mut out = [0u8; 32];
-        params
-            .argon2()
-            .and_then(|a| a.hash_password_into(password.as_bytes(), salt, &mut out))
-            .map_err(ApiError::internal)?;
+        params.hash_into(password.as_bytes(), salt, &mut out).map_err(ApiError::internal)?;
         Ok(phc(params, salt, &out))
     }
 
@@ -114,10 +160,7 @@ impl PasswordHasher {
             return false;
         };
         let mut out = vec![0u8; expected.len()];
-        let Ok(a) = params.argon2() else {
-            return false;
-        };
-        a.hash_password_into(password.as_bytes(), &salt, &mut out).is_ok() && bool::from(out.ct_eq(&expected))
+        params.hash_into(password.as_bytes(), &salt, &mut out).is_ok() && bool::from(out.ct_eq(&expected))
     }
 
     pub async fn verify(&self, password: &str, stored: &str) -> Result<bool, ApiError> {
@@ -147,6 +190,15 @@ mod tests {
         let salt = PasswordHasher::salt_of(&first).unwrap();
         assert_eq!(PasswordHasher::hash_with_salt(HashParams::TEST, "Passw0rd!", &salt).unwrap(), first);
         assert_ne!(PasswordHasher::hash_with_salt(HashParams::TEST, "Passw0rd?", &salt).unwrap(), first);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_an_internal_error_and_the_threads_go_on() {
+        let hasher = PasswordHasher::new(HashParams::TEST, 1).unwrap();
+        let failed = hasher.run(|| -> u32 { panic!("job failure") }).await;
+        assert!(failed.is_err());
+        let hash = hasher.run(|| PasswordHasher::hash_blocking(HashParams::TEST, "Passw0rd!")).await.unwrap().unwrap();
+        assert!(PasswordHasher::verify_blocking("Passw0rd!", &hash));
     }
 
     #[test]
