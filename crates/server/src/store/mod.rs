@@ -110,7 +110,17 @@ impl Store {
                 })
             });
         let pool = options.connect(url).await?;
+        if sqlite {
+            // The schema is made in one fsync, not one a migration: a first start answers sooner
+            // (issue 6), and a migration lost to a power cut is simply run again at the next start.
+            // The pool's one connection then goes back to FULL, whose first commit also syncs
+            // the migrations.
+            sqlx::query("PRAGMA synchronous = NORMAL").execute(&pool).await?;
+        }
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Backend(e.into()))?;
+        if sqlite {
+            sqlx::query("PRAGMA synchronous = FULL").execute(&pool).await?;
+        }
         Ok(Store { pool })
     }
 

@@ -398,18 +398,25 @@ impl Store {
             Some((FilterTarget::Sub, false)) => "AND u.sub = $4",
             Some((FilterTarget::Sub, true)) => "AND substr(u.sub, 1, CAST($5 AS INTEGER)) = $4",
             Some((FilterTarget::Enabled, _)) => "AND u.enabled = $5",
+            // Attribute filters start from the attribute rows, so an equality filter reads the
+            // (pool, name, value) index instead of walking every user of the pool in username
+            // order (issue 6: a million-user pool). SQLite keeps the written order of a CROSS
+            // JOIN; PostgreSQL plans it as any inner join.
             Some((FilterTarget::Attribute(_), false)) => {
-                "AND EXISTS (SELECT 1 FROM user_attributes a WHERE a.pool_id = u.pool_id AND a.sub = u.sub \
-                 AND a.name = $6 AND a.value = $4)"
+                "AND a.pool_id = $1 AND a.name = $6 AND a.value = $4 AND u.pool_id = a.pool_id AND u.sub = a.sub"
             }
             Some((FilterTarget::Attribute(_), true)) => {
-                "AND EXISTS (SELECT 1 FROM user_attributes a WHERE a.pool_id = u.pool_id AND a.sub = u.sub \
-                 AND a.name = $6 AND substr(a.value, 1, CAST($5 AS INTEGER)) = $4)"
+                "AND a.pool_id = $1 AND a.name = $6 AND substr(a.value, 1, CAST($5 AS INTEGER)) = $4 \
+                 AND u.pool_id = a.pool_id AND u.sub = a.sub"
             }
+        };
+        let source = match filter.map(|f| &f.target) {
+            Some(FilterTarget::Attribute(_)) => "user_attributes a CROSS JOIN users u",
+            _ => "users u",
         };
         let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ");
         let sql = format!(
-            "SELECT {columns}, u.username_key FROM users u WHERE u.pool_id = $1 AND u.username_key > $2 {condition} \
+            "SELECT {columns}, u.username_key FROM {source} WHERE u.pool_id = $1 AND u.username_key > $2 {condition} \
              ORDER BY u.username_key LIMIT $3"
         );
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(pool_id).bind(after.unwrap_or("")).bind(limit);
