@@ -2,7 +2,9 @@
 //! An unknown key in the file is an error.
 
 use crate::hashing::HashParams;
+use crate::triggers::{FunctionConfig, TriggerSettings};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -88,6 +90,11 @@ pub struct FileConfig {
     pub forgot_password_per_hour: Option<u32>,
     pub recovery_rate_limit: Option<u32>,
     pub issuer_base: Option<String>,
+    /// How to run each Lambda ARN that pools name in their LambdaConfig.
+    #[serde(default)]
+    pub functions: BTreeMap<String, FunctionConfig>,
+    /// How long one attempt of a trigger may take (default 5000, as Cognito).
+    pub trigger_timeout_ms: Option<u64>,
 }
 
 /// Account-recovery limits (../shared/spec/cognito-recovery.md §2.2, §9).
@@ -143,6 +150,7 @@ pub struct Settings {
     pub recovery: RecoverySettings,
     /// None: the URL each request was sent to.
     pub issuer_base: Option<String>,
+    pub triggers: TriggerSettings,
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
@@ -170,6 +178,7 @@ impl std::fmt::Debug for Settings {
             .field("test_endpoints", &self.test_endpoints)
             .field("recovery", &self.recovery)
             .field("issuer_base", &self.issuer_base)
+            .field("triggers", &self.triggers)
             .finish()
     }
 }
@@ -245,6 +254,13 @@ impl Settings {
                 .or(file.recovery_rate_limit)
                 .unwrap_or(defaults.rate_limit_per_second),
         };
+        for (arn, function) in &file.functions {
+            function.check(arn)?;
+        }
+        let triggers = TriggerSettings {
+            functions: file.functions,
+            timeout_ms: file.trigger_timeout_ms.unwrap_or(TriggerSettings::default().timeout_ms),
+        };
         let local = credentials.is_none();
         Ok(Settings {
             bind,
@@ -259,6 +275,7 @@ impl Settings {
             test_endpoints: local || file.enable_test_endpoints.unwrap_or(false),
             recovery,
             issuer_base: args.issuer_base.or(file.issuer_base),
+            triggers,
         })
     }
 }

@@ -18,3 +18,4 @@ pub mod protocol;
 pub mod srp;
 pub mod store;
 pub mod tokens;
+pub mod triggers;

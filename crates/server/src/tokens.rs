@@ -214,7 +214,10 @@ fn validity_seconds(value: Option<i32>, unit: Option<TimeUnitsType>, default_uni
 /// Everything a sign-in's tokens say.
 pub struct Issue<'a> {
     pub issuer: String,
-    pub pool_id: &'a str,
+    pub pool: &'a crate::domain::pools::Pool,
+    /// The PreTokenGeneration triggerSource: `TokenGeneration_Authentication`, `_RefreshTokens`,
+    /// `_NewPasswordChallenge`.
+    pub source: &'static str,
     pub client: &'a UserPoolClientType,
     pub user: &'a UserRow,
     /// Epoch seconds of the original sign-in (kept on refresh).
@@ -234,6 +237,7 @@ pub enum RefreshGrant<'a> {
 
 /// The ID, access and refresh tokens of a successful sign-in.
 pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultType> {
+    let pool_id = t.pool.id.as_str();
     let client_id = t.client.client_id.as_deref().map_or("", String::as_str);
     let units = t.client.token_validity_units.clone().unwrap_or_default();
     let access_ttl = validity_seconds(t.client.access_token_validity, units.access_token, TimeUnitsType::Hours, 3600);
@@ -270,7 +274,7 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
         id_claims.insert(k.to_string(), v);
     }
     // Both tokens list the user's groups, as Cognito's do, when there are any.
-    let groups = crate::ops::group_names(ctx, t.pool_id, &t.user.sub).await?;
+    let groups = crate::ops::group_names(ctx, pool_id, &t.user.sub).await?;
     if !groups.is_empty() {
         id_claims.insert("cognito:groups".to_string(), json!(groups));
     }
@@ -282,8 +286,10 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
     if !groups.is_empty() {
         access_claims["cognito:groups"] = json!(groups);
     }
-    let id_token = sign(&*active_key(ctx, t.pool_id, TokenUse::Id).await?, &Value::Object(id_claims))?;
-    let access_token = sign(&*active_key(ctx, t.pool_id, TokenUse::Access).await?, &access_claims)?;
+    let Value::Object(mut access_claims) = access_claims else { unreachable!("a JSON object literal") };
+    pre_token_generation(ctx, &t, client_id, &groups, &mut id_claims, &mut access_claims).await?;
+    let id_token = sign(&*active_key(ctx, pool_id, TokenUse::Id).await?, &Value::Object(id_claims))?;
+    let access_token = sign(&*active_key(ctx, pool_id, TokenUse::Access).await?, &Value::Object(access_claims))?;
 
     let family = match t.refresh_token {
         RefreshGrant::None => None,
@@ -295,7 +301,7 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
         ctx.store
             .add_refresh_token(
                 &refresh_token_hash(&token),
-                t.pool_id,
+                pool_id,
                 &t.user.sub,
                 client_id,
                 t.auth_time,
@@ -316,6 +322,140 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
         id_token: Some(id_token.into()),
         new_device_metadata: None,
     })
+}
+
+/// Claims a PreTokenGeneration function may not add, change or suppress; attempts are ignored
+/// (whether Cognito ignores them or fails is not documented).
+/// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-token-generation.html
+fn protected_claim(name: &str) -> bool {
+    const FIXED: [&str; 22] = [
+        "sub",
+        "username",
+        "identities",
+        "device_key",
+        "version",
+        "aud",
+        "client_id",
+        "event_id",
+        "acr",
+        "amr",
+        "at_hash",
+        "auth_time",
+        "azp",
+        "exp",
+        "iat",
+        "iss",
+        "jti",
+        "nbf",
+        "nonce",
+        "origin_jti",
+        "token_use",
+        "scope",
+    ];
+    FIXED.contains(&name)
+        || (name.starts_with("cognito:")
+            && !matches!(name, "cognito:groups" | "cognito:roles" | "cognito:preferred_role"))
+}
+
+/// Applies one token's `claimsToAddOrOverride` then `claimsToSuppress` (suppression wins).
+fn override_claims(claims: &mut Map<String, Value>, details: Option<&Value>, strings_only: bool) {
+    let Some(details) = details else { return };
+    if let Some(Value::Object(add)) = details.get("claimsToAddOrOverride") {
+        for (name, value) in add {
+            if !protected_claim(name) && (!strings_only || value.is_string()) {
+                claims.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    if let Some(Value::Array(names)) = details.get("claimsToSuppress") {
+        for name in names.iter().filter_map(Value::as_str).filter(|n| !protected_claim(n)) {
+            claims.remove(name);
+            if name == "cognito:groups" {
+                claims.remove("cognito:roles");
+                claims.remove("cognito:preferred_role");
+            }
+        }
+    }
+}
+
+/// Runs the pool's PreTokenGeneration function, if any, and applies its answer: version 1 changes
+/// the ID token's claims and both tokens' groups; versions 2 and 3 change each token's claims and
+/// the access token's scopes.
+async fn pre_token_generation(
+    ctx: &Ctx,
+    t: &Issue<'_>,
+    client_id: &str,
+    groups: &[String],
+    id_claims: &mut Map<String, Value>,
+    access_claims: &mut Map<String, Value>,
+) -> ApiResult<()> {
+    use crate::triggers::{self, Event, Trigger};
+    if !triggers::configured(t.pool, Trigger::PreTokenGeneration) {
+        return Ok(());
+    }
+    let version = triggers::pre_token_version(t.pool);
+    let mut request = json!({
+        "userAttributes": triggers::user_attributes(t.user),
+        "groupConfiguration": {"groupsToOverride": groups, "iamRolesToOverride": [], "preferredRole": null},
+    });
+    if version != "1" {
+        request["scopes"] = json!(["aws.cognito.signin.user.admin"]);
+    }
+    let event = Event {
+        trigger: Trigger::PreTokenGeneration,
+        source: t.source,
+        user_name: &t.user.username,
+        client_id: Some(client_id),
+        request,
+    };
+    let Some(response) = triggers::run(ctx, t.pool, event).await? else { return Ok(()) };
+    let group_details = if version == "1" {
+        let details = response.get("claimsOverrideDetails").filter(|d| d.is_object());
+        override_claims(id_claims, details, true);
+        details.and_then(|d| d.get("groupOverrideDetails"))
+    } else {
+        let details = response.get("claimsAndScopeOverrideDetails").filter(|d| d.is_object());
+        override_claims(id_claims, details.and_then(|d| d.get("idTokenGeneration")), false);
+        let access = details.and_then(|d| d.get("accessTokenGeneration"));
+        override_claims(access_claims, access, false);
+        if let Some(access) = access {
+            let mut scopes: Vec<String> = access_claims
+                .get("scope")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            let list = |key: &str| -> Vec<String> {
+                access.get(key).and_then(Value::as_array).map_or_else(Vec::new, |a| {
+                    a.iter().filter_map(Value::as_str).filter(|s| !s.contains(' ')).map(str::to_string).collect()
+                })
+            };
+            for scope in list("scopesToAdd") {
+                if !scopes.contains(&scope) {
+                    scopes.push(scope);
+                }
+            }
+            let suppressed = list("scopesToSuppress");
+            scopes.retain(|s| !suppressed.contains(s));
+            access_claims.insert("scope".into(), Value::String(scopes.join(" ")));
+        }
+        details.and_then(|d| d.get("groupOverrideDetails"))
+    };
+    // groupOverrideDetails replaces the groups of both tokens; an empty list removes them.
+    if let Some(Value::Object(group_details)) = group_details {
+        let overridden: Vec<Value> =
+            group_details.get("groupsToOverride").and_then(Value::as_array).cloned().unwrap_or_default();
+        for claims in [&mut *id_claims, &mut *access_claims] {
+            if overridden.is_empty() {
+                claims.remove("cognito:groups");
+            } else {
+                claims.insert("cognito:groups".into(), Value::Array(overridden.clone()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The pool, user and claims behind an access token sent to a token-bearing operation

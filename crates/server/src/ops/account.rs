@@ -16,6 +16,7 @@ use crate::domain::users::attribute_types;
 use crate::error::ApiResult;
 use crate::store::UserRow;
 use crate::tokens::{access_token_user, refresh_token_hash};
+use crate::triggers::Caller;
 use serde_json::{Map, Value};
 use userpool_model::types::*;
 
@@ -83,6 +84,7 @@ async fn send_attribute_code(
     destination: String,
     pending_value: Option<String>,
     purpose: &'static str,
+    caller: Caller<'_>,
 ) -> ApiResult<CodeDeliveryDetailsType> {
     let medium = if attribute == "email" { DeliveryMediumType::Email } else { DeliveryMediumType::Sms };
     let code = CodeToSend {
@@ -94,6 +96,7 @@ async fn send_attribute_code(
         destination,
         default_body: "Your verification code is {####}. ",
         pending_value,
+        caller,
     };
     deliver_code(ctx, pool, user, code).await
 }
@@ -142,11 +145,14 @@ pub(super) async fn update_user_attributes(
         }
     }
     change_attributes(ctx, &pool, &user, set, Vec::new()).await?;
+    let caller = Caller {
+        client_id: claims.get("client_id").and_then(Value::as_str),
+        client_metadata: req.client_metadata.as_ref(),
+    };
     let mut details = Vec::new();
     for (attribute, destination, pending) in codes {
-        details.push(
-            send_attribute_code(ctx, &pool, &user, attribute, destination, pending, "UpdateUserAttributes").await?,
-        );
+        let purpose = "UpdateUserAttributes";
+        details.push(send_attribute_code(ctx, &pool, &user, attribute, destination, pending, purpose, caller).await?);
     }
     Ok(UpdateUserAttributesResponse { code_delivery_details_list: Some(details).filter(|d| !d.is_empty()) })
 }
@@ -169,7 +175,7 @@ pub(super) async fn get_user_attribute_verification_code(
     ctx: &Ctx,
     req: GetUserAttributeVerificationCodeRequest,
 ) -> ApiResult<GetUserAttributeVerificationCodeResponse> {
-    let (pool, user, _) = access_token_user(ctx, &req.access_token).await?;
+    let (pool, user, claims) = access_token_user(ctx, &req.access_token).await?;
     let attribute = verifiable(&req.attribute_name)?;
     // A value waiting for verification is the one to verify; otherwise the current one.
     let pending =
@@ -187,9 +193,12 @@ pub(super) async fn get_user_attribute_verification_code(
     if ctx.store.bump_counter(&pool.id, &user.sub, "attribute-code", now, HOUR_MS).await? > ATTRIBUTE_CODES_PER_HOUR {
         return Err(attempts_exceeded());
     }
-    let details =
-        send_attribute_code(ctx, &pool, &user, attribute, destination, pending, "GetUserAttributeVerificationCode")
-            .await?;
+    let caller = Caller {
+        client_id: claims.get("client_id").and_then(Value::as_str),
+        client_metadata: req.client_metadata.as_ref(),
+    };
+    let purpose = "GetUserAttributeVerificationCode";
+    let details = send_attribute_code(ctx, &pool, &user, attribute, destination, pending, purpose, caller).await?;
     Ok(GetUserAttributeVerificationCodeResponse { code_delivery_details: Some(details) })
 }
 

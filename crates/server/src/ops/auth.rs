@@ -19,11 +19,13 @@ use crate::hashing::PasswordHasher;
 use crate::srp;
 use crate::store::{RefreshTokenRow, UserRow};
 use crate::tokens::{self, Issue, RefreshGrant};
+use crate::triggers::{self, Event, Trigger};
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::Sha256;
 use std::collections::BTreeMap;
 use subtle::ConstantTimeEq;
@@ -177,6 +179,8 @@ async fn password_sign_in(
     if user.status == UserStatusType::ResetRequired.as_str() {
         return Err(api_error!(PasswordResetRequiredException, "Password reset required for the user"));
     }
+    let request = json!({"userAttributes": triggers::user_attributes(&user), "validationData": {}});
+    authentication_trigger(ctx, pool, client, &user, Trigger::PreAuthentication, request).await?;
     // Each attempt takes a unit of the failure budget before the password is checked, so
     // concurrent guesses cannot get past it; a success gives it back.
     let now = ctx.clock.now_ms();
@@ -205,7 +209,26 @@ async fn password_sign_in(
         }
         return Ok(new_password_challenge(ctx, pool, client, &user));
     }
-    signed_in(ctx, origin, pool, client, &user).await
+    signed_in(ctx, origin, pool, client, &user, "TokenGeneration_Authentication").await
+}
+
+/// Runs PreAuthentication or PostAuthentication for a user (`<Trigger>_Authentication`).
+async fn authentication_trigger(
+    ctx: &Ctx,
+    pool: &Pool,
+    client: &UserPoolClientType,
+    user: &UserRow,
+    trigger: Trigger,
+    request: serde_json::Value,
+) -> ApiResult<()> {
+    let source = match trigger {
+        Trigger::PreAuthentication => "PreAuthentication_Authentication",
+        _ => "PostAuthentication_Authentication",
+    };
+    let client_id = client.client_id.as_deref().map(String::as_str);
+    let event = Event { trigger, source, user_name: &user.username, client_id, request };
+    triggers::run(ctx, pool, event).await?;
+    Ok(())
 }
 
 fn new_password_challenge(ctx: &Ctx, pool: &Pool, client: &UserPoolClientType, user: &UserRow) -> Outcome {
@@ -227,18 +250,24 @@ fn new_password_challenge(ctx: &Ctx, pool: &Pool, client: &UserPoolClientType, u
     }
 }
 
+/// A successful sign-in: the PostAuthentication trigger, then tokens (with PreTokenGeneration's
+/// `source`).
 async fn signed_in(
     ctx: &Ctx,
     origin: &Origin,
     pool: &Pool,
     client: &UserPoolClientType,
     user: &UserRow,
+    source: &'static str,
 ) -> ApiResult<Outcome> {
+    let request = json!({"userAttributes": triggers::user_attributes(user), "newDeviceUsed": false});
+    authentication_trigger(ctx, pool, client, user, Trigger::PostAuthentication, request).await?;
     let result = tokens::issue(
         ctx,
         Issue {
             issuer: tokens::issuer(&origin.issuer_base, &pool.id),
-            pool_id: &pool.id,
+            pool,
+            source,
             client,
             user,
             auth_time: ctx.clock.now_ms() / 1000,
@@ -287,7 +316,7 @@ async fn new_password(
         return Err(api_error!(NotAuthorizedException, "Invalid session for the user, session is expired."));
     }
     let user = ctx.store.find_user_by_sub(&pool.id, &user.sub).await?.ok_or_else(incorrect)?;
-    signed_in(ctx, origin, pool, client, &user).await
+    signed_in(ctx, origin, pool, client, &user, "TokenGeneration_NewPasswordChallenge").await
 }
 
 // ---- USER_SRP_AUTH (spec §11) ----
@@ -370,6 +399,8 @@ async fn srp_challenge(
             if u.status == UserStatusType::Unconfirmed.as_str() {
                 return Err(api_error!(UserNotConfirmedException, "User is not confirmed."));
             }
+            let request = json!({"userAttributes": triggers::user_attributes(u), "validationData": {}});
+            authentication_trigger(ctx, pool, client, u, Trigger::PreAuthentication, request).await?;
             let (Some(salt), Some(verifier)) = (u.srp_salt.as_deref(), u.srp_verifier.as_deref()) else {
                 return Err(incorrect());
             };
@@ -506,7 +537,7 @@ async fn srp_verify(
     if user.status == UserStatusType::ForceChangePassword.as_str() {
         return Ok(new_password_challenge(ctx, pool, client, &user));
     }
-    signed_in(ctx, origin, pool, client, &user).await
+    signed_in(ctx, origin, pool, client, &user, "TokenGeneration_Authentication").await
 }
 
 // ---- REFRESH_TOKEN_AUTH and GetTokensFromRefreshToken ----
@@ -585,7 +616,8 @@ async fn refresh(
         ctx,
         Issue {
             issuer: tokens::issuer(&origin.issuer_base, &pool.id),
-            pool_id: &pool.id,
+            pool,
+            source: "TokenGeneration_RefreshTokens",
             client,
             user: &user,
             auth_time: row.auth_time,
@@ -623,7 +655,8 @@ pub(super) async fn get_tokens_from_refresh_token(
         ctx,
         Issue {
             issuer: tokens::issuer(&origin.issuer_base, &pool.id),
-            pool_id: &pool.id,
+            pool: &pool,
+            source: "TokenGeneration_RefreshTokens",
             client: &client,
             user: &user,
             auth_time: row.auth_time,

@@ -18,13 +18,14 @@ use crate::domain::{codes, password_policy};
 use crate::error::{ApiError, ApiResult};
 use crate::hashing::PasswordHasher;
 use crate::store::{PasswordRecord, StoredCode, UserRow};
+use crate::triggers::{self, Caller, Event, Trigger};
 use crate::{api_error, srp};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use userpool_model::Operation;
@@ -324,7 +325,7 @@ pub(crate) async fn bump_unknown_name(
 }
 
 /// A one-time code to generate, store (as an HMAC) and send.
-pub(crate) struct CodeToSend {
+pub(crate) struct CodeToSend<'a> {
     /// The user's code slot: a newer code in the same slot voids the older one.
     pub slot: &'static str,
     /// The operation sending it (the message's Purpose).
@@ -337,6 +338,44 @@ pub(crate) struct CodeToSend {
     pub default_body: &'static str,
     /// An attribute value that takes effect only once this code is confirmed.
     pub pending_value: Option<String>,
+    /// For the CustomMessage trigger.
+    pub caller: Caller<'a>,
+}
+
+/// Runs PostConfirmation with the user as they are after the confirmation or the reset.
+/// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-post-confirmation.html
+pub(crate) async fn post_confirmation(
+    ctx: &Ctx,
+    pool: &Pool,
+    sub: &str,
+    source: &'static str,
+    caller: Caller<'_>,
+) -> ApiResult<()> {
+    if !triggers::configured(pool, Trigger::PostConfirmation) {
+        return Ok(());
+    }
+    let user = ctx.store.find_user_by_sub(&pool.id, sub).await?.ok_or_else(|| ApiError::internal("user vanished"))?;
+    let request = json!({"userAttributes": triggers::user_attributes(&user)});
+    let event = Event {
+        trigger: Trigger::PostConfirmation,
+        source,
+        user_name: &user.username,
+        client_id: caller.client_id,
+        request: triggers::with_client_metadata(request, caller.client_metadata),
+    };
+    triggers::run(ctx, pool, event).await?;
+    Ok(())
+}
+
+/// The CustomMessage triggerSource of a message sent on behalf of an operation.
+fn custom_message_source(purpose: &str) -> &'static str {
+    match purpose {
+        "SignUp" => "CustomMessage_SignUp",
+        "ResendConfirmationCode" => "CustomMessage_ResendCode",
+        "ForgotPassword" | "AdminResetUserPassword" => "CustomMessage_ForgotPassword",
+        "UpdateUserAttributes" | "AdminUpdateUserAttributes" => "CustomMessage_UpdateUserAttribute",
+        _ => "CustomMessage_VerifyUserAttribute",
+    }
 }
 
 /// Generates, stores and sends a code with the pool's verification template (Cognito has no
@@ -345,20 +384,45 @@ pub(crate) async fn deliver_code(
     ctx: &Ctx,
     pool: &Pool,
     user: &UserRow,
-    c: CodeToSend,
+    c: CodeToSend<'_>,
 ) -> ApiResult<CodeDeliveryDetailsType> {
-    let code = codes::generate();
-    let now = ctx.clock.now_ms();
-    let digest = codes::digest(&ctx.code_key, &pool.id, &user.sub, &code);
-    ctx.store.put_code(&pool.id, &user.sub, c.slot, &digest, now, now + c.ttl_ms, c.pending_value.as_deref()).await?;
     let template = pool.config.verification_message_template.clone().unwrap_or_default();
-    let (subject, body) = match c.medium {
+    let (mut subject, mut body) = match c.medium {
         DeliveryMediumType::Email => (
             Some(template.email_subject.unwrap_or_else(|| "Your verification code".into())),
             template.email_message.unwrap_or_else(|| c.default_body.into()),
         ),
         DeliveryMediumType::Sms => (None, template.sms_message.unwrap_or_else(|| c.default_body.into())),
     };
+    // CustomMessage runs before the code is stored: if it fails, the previous code stays valid.
+    // https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-custom-message.html
+    let request = json!({
+        "userAttributes": triggers::user_attributes(user),
+        "codeParameter": "{####}",
+        "linkParameter": "{##Click Here##}",
+        "usernameParameter": null,
+    });
+    let event = Event {
+        trigger: Trigger::CustomMessage,
+        source: custom_message_source(c.purpose),
+        user_name: &user.username,
+        client_id: c.caller.client_id,
+        request: triggers::with_client_metadata(request, c.caller.client_metadata),
+    };
+    if let Some(response) = triggers::run(ctx, pool, event).await? {
+        let text = |key: &str| response.get(key).and_then(Value::as_str).map(str::to_string);
+        match c.medium {
+            DeliveryMediumType::Email => {
+                body = text("emailMessage").unwrap_or(body);
+                subject = text("emailSubject").or(subject);
+            }
+            DeliveryMediumType::Sms => body = text("smsMessage").unwrap_or(body),
+        }
+    }
+    let code = codes::generate();
+    let now = ctx.clock.now_ms();
+    let digest = codes::digest(&ctx.code_key, &pool.id, &user.sub, &code);
+    ctx.store.put_code(&pool.id, &user.sub, c.slot, &digest, now, now + c.ttl_ms, c.pending_value.as_deref()).await?;
     let masked = codes::mask_destination(c.attribute, &c.destination);
     ctx.delivery
         .send(Message {

@@ -15,6 +15,7 @@ use crate::domain::recovery::{Channel, channel, is_admin_only, simulated_deliver
 use crate::domain::users;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{RecoveryEvent, UserRow};
+use crate::triggers::Caller;
 use std::net::IpAddr;
 use userpool_model::types::*;
 
@@ -162,6 +163,7 @@ pub(super) async fn forgot_password(ctx: &Ctx, req: ForgotPasswordRequest) -> Ap
         destination,
         default_body: DEFAULT_RESET_BODY,
         pending_value: None,
+        caller: Caller { client_id: Some(&req.client_id), client_metadata: req.client_metadata.as_ref() },
     };
     let details = deliver_code(ctx, &pool, &user, code).await?;
     record(ctx, &pool, &user.sub, "ForgotPassword", &context).await?;
@@ -202,6 +204,7 @@ pub(super) async fn admin_reset_user_password(
         destination,
         default_body: DEFAULT_RESET_BODY,
         pending_value: None,
+        caller: Caller { client_id: None, client_metadata: req.client_metadata.as_ref() },
     };
     // The code first: if sending fails, the user keeps a working password.
     deliver_code(ctx, &pool, &user, code).await?;
@@ -282,6 +285,10 @@ pub(super) async fn confirm_forgot_password(
     }
     ctx.store.reset_counter(&pool.id, &user.sub, RESET_REQUESTS).await?;
     record(ctx, &pool, &user.sub, "ConfirmForgotPassword", &context).await?;
+    // The new password stands even if the trigger fails: the code is spent and the user told
+    // the error (spec §7.4 recommends keeping it; README, "Triggers").
+    let caller = Caller { client_id: Some(&req.client_id), client_metadata: req.client_metadata.as_ref() };
+    super::post_confirmation(ctx, &pool, &user.sub, "PostConfirmation_ConfirmForgotPassword", caller).await?;
     Ok(ConfirmForgotPasswordResponse {})
 }
 

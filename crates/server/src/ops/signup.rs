@@ -13,6 +13,8 @@ use crate::domain::pools::Pool;
 use crate::domain::users;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{NewUser, UserRow};
+use crate::triggers::{self, Caller, Event, Trigger};
+use serde_json::json;
 use userpool_model::types::*;
 
 /// Sign-up and attribute codes are valid 24 hours (spec §2.2).
@@ -39,6 +41,7 @@ async fn send_code(
     pool: &Pool,
     user: &UserRow,
     purpose: &'static str,
+    caller: Caller<'_>,
 ) -> ApiResult<Option<CodeDeliveryDetailsType>> {
     let Some((attribute, medium, destination)) = verification_channel(pool, user) else {
         return Ok(None);
@@ -52,6 +55,7 @@ async fn send_code(
         destination,
         default_body: "Your verification code is {####}. ",
         pending_value: None,
+        caller,
     };
     Ok(Some(deliver_code(ctx, pool, user, code).await?))
 }
@@ -89,20 +93,24 @@ pub(super) async fn sign_up(ctx: &Ctx, req: SignUpRequest) -> ApiResult<SignUpRe
             attributes.push((flag.to_string(), "false".to_string()));
         }
     }
+    let caller = Caller { client_id: Some(&req.client_id), client_metadata: req.client_metadata.as_ref() };
+    let confirmed =
+        pre_sign_up(ctx, &pool, &internal, &given, req.validation_data.as_deref(), caller, &mut attributes).await?;
     let (record, _) = password_record(ctx, &pool, &internal, password, Vec::new()).await?;
+    let status = if confirmed { UserStatusType::Confirmed } else { UserStatusType::Unconfirmed };
     let new = NewUser {
         pool_id: pool.id.clone(),
         sub: sub.clone(),
         username: internal.clone(),
         username_key: pool.key(&internal),
-        status: UserStatusType::Unconfirmed.as_str().into(),
+        status: status.as_str().into(),
         enabled: true,
         created_at: ctx.clock.now_ms(),
         password: Some(record),
         // Unconfirmed users hold no aliases: only verified values are sign-in names.
         aliases: users::aliases(&pool, &attributes)
             .into_iter()
-            .filter(|(kind, _)| pool.has_username_attribute(kind.attribute()))
+            .filter(|(kind, _)| confirmed || pool.has_username_attribute(kind.attribute()))
             .filter_map(|(k, v)| v.map(|v| (k, v)))
             .collect(),
         attributes,
@@ -111,8 +119,48 @@ pub(super) async fn sign_up(ctx: &Ctx, req: SignUpRequest) -> ApiResult<SignUpRe
     ctx.store.create_user(&new).await.map_err(|e| conflict(&pool, e, "User already exists"))?;
     let user =
         ctx.store.find_user_by_sub(&pool.id, &sub).await?.ok_or_else(|| ApiError::internal("created user vanished"))?;
-    let code_delivery_details = send_code(ctx, &pool, &user, "SignUp").await?;
-    Ok(SignUpResponse { user_confirmed: false, code_delivery_details, user_sub: sub, session: None })
+    // A user the PreSignUp trigger confirmed needs no code.
+    let code_delivery_details = if confirmed { None } else { send_code(ctx, &pool, &user, "SignUp", caller).await? };
+    Ok(SignUpResponse { user_confirmed: confirmed, code_delivery_details, user_sub: sub, session: None })
+}
+
+/// Runs PreSignUp_SignUp and applies its answer: `autoVerifyEmail` and `autoVerifyPhone` mark
+/// the attribute verified (when the user has it), `autoConfirmUser` is returned.
+/// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-sign-up.html
+async fn pre_sign_up(
+    ctx: &Ctx,
+    pool: &Pool,
+    username: &str,
+    given: &[AttributeType],
+    validation_data: Option<&[AttributeType]>,
+    caller: Caller<'_>,
+    attributes: &mut Vec<(String, String)>,
+) -> ApiResult<bool> {
+    let as_map = |list: &[AttributeType]| -> serde_json::Map<String, serde_json::Value> {
+        list.iter().map(|a| (a.name.clone(), json!(a.value.as_deref().map_or("", String::as_str)))).collect()
+    };
+    let mut request = json!({"userAttributes": as_map(given)});
+    if let Some(data) = validation_data {
+        request["validationData"] = json!(as_map(data));
+    }
+    let event = Event {
+        trigger: Trigger::PreSignUp,
+        source: "PreSignUp_SignUp",
+        user_name: username,
+        client_id: caller.client_id,
+        request: triggers::with_client_metadata(request, caller.client_metadata),
+    };
+    let Some(response) = triggers::run(ctx, pool, event).await? else { return Ok(false) };
+    let flag = |key: &str| response.get(key).and_then(serde_json::Value::as_bool) == Some(true);
+    for (key, attribute, verified) in
+        [("autoVerifyEmail", "email", "email_verified"), ("autoVerifyPhone", "phone_number", "phone_number_verified")]
+    {
+        if flag(key) && attributes.iter().any(|(n, _)| n == attribute) {
+            attributes.retain(|(n, _)| n != verified);
+            attributes.push((verified.to_string(), "true".to_string()));
+        }
+    }
+    Ok(flag("autoConfirmUser"))
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ConfirmSignUp.html
@@ -135,6 +183,8 @@ pub(super) async fn confirm_sign_up(ctx: &Ctx, req: ConfirmSignUpRequest) -> Api
         return Err(code_expired());
     }
     ctx.store.set_user_status(&pool.id, &user.sub, UserStatusType::Confirmed.as_str(), ctx.clock.now_ms()).await?;
+    let caller = Caller { client_id: Some(&req.client_id), client_metadata: req.client_metadata.as_ref() };
+    super::post_confirmation(ctx, &pool, &user.sub, "PostConfirmation_ConfirmSignUp", caller).await?;
     Ok(ConfirmSignUpResponse { session: None })
 }
 
@@ -153,7 +203,8 @@ pub(super) async fn resend_confirmation_code(
     if ctx.store.bump_counter(&pool.id, &user.sub, "resend-code", now, HOUR_MS).await? > RESEND_CODE_PER_HOUR {
         return Err(attempts_exceeded());
     }
-    let details = send_code(ctx, &pool, &user, "ResendConfirmationCode").await?;
+    let caller = Caller { client_id: Some(&req.client_id), client_metadata: req.client_metadata.as_ref() };
+    let details = send_code(ctx, &pool, &user, "ResendConfirmationCode", caller).await?;
     if details.is_none() {
         return Err(api_error!(InvalidParameterException, "Auto verification not turned on."));
     }

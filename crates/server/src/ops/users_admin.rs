@@ -379,6 +379,8 @@ pub(super) async fn admin_confirm_sign_up(
         return Err(api_error!(NotAuthorizedException, "User cannot be confirmed. Current status is {}", user.status));
     }
     ctx.store.set_user_status(&pool.id, &user.sub, UserStatusType::Confirmed.as_str(), ctx.clock.now_ms()).await?;
+    let caller = crate::triggers::Caller { client_id: None, client_metadata: req.client_metadata.as_ref() };
+    super::post_confirmation(ctx, &pool, &user.sub, "PostConfirmation_ConfirmSignUp", caller).await?;
     Ok(AdminConfirmSignUpResponse {})
 }
 

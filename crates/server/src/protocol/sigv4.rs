@@ -17,8 +17,6 @@ const MAX_SKEW_MS: i64 = 5 * 60 * 1000;
 
 struct Authorization<'a> {
     access_key_id: &'a str,
-    /// `date/region/service/aws4_request`
-    scope: &'a str,
     date: &'a str,
     region: &'a str,
     service: &'a str,
@@ -52,7 +50,7 @@ fn parse(header: &str) -> Option<Authorization<'_>> {
         && signature.len() == 64
         && signature.bytes().all(|b| b.is_ascii_hexdigit())
         && signed_headers.iter().all(|h| !h.is_empty());
-    well_formed.then_some(Authorization { access_key_id, scope, date, region, service, signed_headers, signature })
+    well_formed.then_some(Authorization { access_key_id, date, region, service, signed_headers, signature })
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
@@ -76,6 +74,11 @@ fn parse_amz_date(s: &str) -> Option<i64> {
     Some(((days * 24 + i64::from(h)) * 60 + i64::from(mi)) * 60_000 + i64::from(se) * 1000)
 }
 
+/// Epoch milliseconds as an `X-Amz-Date` value.
+pub fn amz_date(ms: i64) -> String {
+    format_amz_date(ms)
+}
+
 fn format_amz_date(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
@@ -90,6 +93,55 @@ fn header_value(headers: &HeaderMap, name: &str) -> String {
         .map(|v| String::from_utf8_lossy(v.as_bytes()).split_whitespace().collect::<Vec<_>>().join(" "))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// SigV4's canonical request; `headers` are the signed ones, lowercase names, in order.
+fn canonical_request((method, path, query): (&str, &str, &str), headers: &[(&str, String)], body: &[u8]) -> String {
+    let mut query_pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+    query_pairs.sort_unstable();
+    let mut canonical = format!("{method}\n{path}\n{}\n", query_pairs.join("&"));
+    for (name, value) in headers {
+        canonical.push_str(&format!("{name}:{value}\n"));
+    }
+    let names: Vec<&str> = headers.iter().map(|(n, _)| *n).collect();
+    canonical.push_str(&format!("\n{}\n{}", names.join(";"), hex::encode(Sha256::digest(body))));
+    canonical
+}
+
+/// The hex signature of a canonical request for the scope `[date, region, service]`.
+fn signature(secret: &str, amz_date: &str, [date, region, service]: [&str; 3], canonical: &str) -> String {
+    let scope = format!("{date}/{region}/{service}/aws4_request");
+    let string_to_sign =
+        format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", hex::encode(Sha256::digest(canonical.as_bytes())));
+    let mut key = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
+    for part in [region, service, "aws4_request"] {
+        key = hmac(&key, part.as_bytes());
+    }
+    hex::encode(hmac(&key, string_to_sign.as_bytes()))
+}
+
+/// The `Authorization` header of an outgoing request (the Lambda Invoke call of a trigger).
+/// `headers` must hold `host` and `x-amz-date`; all of them are signed.
+pub fn authorization(
+    credentials: &Credentials,
+    region: &str,
+    service: &str,
+    request: (&str, &str, &str),
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> String {
+    let mut signed: Vec<(&str, String)> = headers.iter().map(|(n, v)| (*n, v.trim().to_string())).collect();
+    signed.sort_by(|a, b| a.0.cmp(b.0));
+    let amz_date = signed.iter().find(|(n, _)| *n == "x-amz-date").map(|(_, v)| v.clone()).unwrap_or_default();
+    let date = amz_date.get(..8).unwrap_or_default();
+    let canonical = canonical_request(request, &signed, body);
+    let names: Vec<&str> = signed.iter().map(|(n, _)| *n).collect();
+    format!(
+        "AWS4-HMAC-SHA256 Credential={}/{date}/{region}/{service}/aws4_request, SignedHeaders={}, Signature={}",
+        credentials.access_key_id,
+        names.join(";"),
+        signature(&credentials.secret_access_key, &amz_date, [date, region, service], &canonical)
+    )
 }
 
 /// Checks the request's signature. `credentials` None is local mode.
@@ -160,20 +212,10 @@ pub fn check(
             return Err(api_error!(IncompleteSignatureException, "The {name} header must be signed."));
         }
     }
-    let mut query_pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
-    query_pairs.sort_unstable();
-    let mut canonical = format!("{method}\n{path}\n{}\n", query_pairs.join("&"));
-    for name in &auth.signed_headers {
-        canonical.push_str(&format!("{name}:{}\n", header_value(headers, name)));
-    }
-    canonical.push_str(&format!("\n{}\n{}", auth.signed_headers.join(";"), hex::encode(Sha256::digest(body))));
-    let string_to_sign =
-        format!("AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}", auth.scope, hex::encode(Sha256::digest(canonical.as_bytes())));
-    let mut key = hmac(format!("AWS4{}", credentials.secret_access_key).as_bytes(), auth.date.as_bytes());
-    for part in [auth.region, auth.service, "aws4_request"] {
-        key = hmac(&key, part.as_bytes());
-    }
-    let expected = hex::encode(hmac(&key, string_to_sign.as_bytes()));
+    let signed: Vec<(&str, String)> = auth.signed_headers.iter().map(|n| (*n, header_value(headers, n))).collect();
+    let canonical = canonical_request((method, path, query), &signed, body);
+    let expected =
+        signature(&credentials.secret_access_key, &amz_date, [auth.date, auth.region, auth.service], &canonical);
     if bool::from(expected.as_bytes().ct_eq(auth.signature.to_ascii_lowercase().as_bytes())) {
         Ok(())
     } else {

@@ -83,6 +83,7 @@ pub fn settings(database_url: &str, credentials: Option<Credentials>) -> Setting
         credentials,
         recovery: userpool::config::RecoverySettings::default(),
         issuer_base: None,
+        triggers: userpool::triggers::TriggerSettings::default(),
     }
 }
 

@@ -1,0 +1,418 @@
+//! Lambda triggers (issue 5; ../shared/spec/cognito-recovery.md §7). A pool's LambdaConfig names
+//! functions by ARN; the configuration file's `[functions."<arn>"]` tables say how to run each:
+//! a webhook (POST the event, the answer is the result), a local command (the event on stdin,
+//! the result on stdout) or the Lambda Invoke API at an endpoint, SigV4-signed. A function set on
+//! a pool but mapped to nothing fails as Cognito fails when it cannot invoke one.
+//! https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-working-with-lambda-triggers.html
+
+use crate::api_error;
+use crate::app::Ctx;
+use crate::domain::pools::Pool;
+use crate::error::ApiResult;
+use crate::store::UserRow;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use userpool_model::types::PreTokenGenerationLambdaVersionType;
+
+/// How to run one function ARN: exactly one of `webhook`, `command` or `lambda_endpoint`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionConfig {
+    /// `http://host:port/path`: the event is POSTed as JSON; a 2xx answer's body is the result.
+    pub webhook: Option<String>,
+    /// A program and its arguments: the event on stdin, the result on stdout, exit status 0.
+    pub command: Option<Vec<String>>,
+    /// `http://host:port` of a Lambda Invoke API (AWS's own needs TLS, which is not built in yet;
+    /// local Lambda emulators serve plain HTTP).
+    pub lambda_endpoint: Option<String>,
+    /// The region the Invoke call is signed for (default: the ARN's).
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+impl std::fmt::Debug for FunctionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FunctionConfig")
+            .field("webhook", &self.webhook)
+            .field("command", &self.command)
+            .field("lambda_endpoint", &self.lambda_endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl FunctionConfig {
+    pub fn check(&self, arn: &str) -> Result<(), String> {
+        let ways = [self.webhook.is_some(), self.command.is_some(), self.lambda_endpoint.is_some()];
+        if ways.iter().filter(|w| **w).count() != 1 {
+            return Err(format!("function {arn}: give exactly one of webhook, command and lambda_endpoint"));
+        }
+        if self.command.as_ref().is_some_and(Vec::is_empty) {
+            return Err(format!("function {arn}: command is empty"));
+        }
+        if self.lambda_endpoint.is_some() && (self.access_key_id.is_none() || self.secret_access_key.is_none()) {
+            return Err(format!("function {arn}: lambda_endpoint needs access_key_id and secret_access_key"));
+        }
+        for url in [&self.webhook, &self.lambda_endpoint].into_iter().flatten() {
+            if !url.starts_with("http://") {
+                return Err(format!("function {arn}: {url} is not an http:// URL"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerSettings {
+    pub functions: BTreeMap<String, FunctionConfig>,
+    /// How long one attempt may take (Cognito: 5 s, three attempts).
+    pub timeout_ms: u64,
+}
+
+impl Default for TriggerSettings {
+    fn default() -> Self {
+        TriggerSettings { functions: BTreeMap::new(), timeout_ms: 5000 }
+    }
+}
+
+const ATTEMPTS: u32 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    PreSignUp,
+    PostConfirmation,
+    CustomMessage,
+    PreAuthentication,
+    PostAuthentication,
+    PreTokenGeneration,
+}
+
+impl Trigger {
+    /// The name Cognito's trigger errors carry.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Trigger::PreSignUp => "PreSignUp",
+            Trigger::PostConfirmation => "PostConfirmation",
+            Trigger::CustomMessage => "CustomMessage",
+            Trigger::PreAuthentication => "PreAuthentication",
+            Trigger::PostAuthentication => "PostAuthentication",
+            Trigger::PreTokenGeneration => "PreTokenGeneration",
+        }
+    }
+
+    /// The pool's function for this trigger and the event version it gets. PreTokenGeneration's
+    /// PreTokenGenerationConfig, when set, wins over the older PreTokenGeneration field.
+    fn function(self, pool: &Pool) -> Option<(String, &'static str)> {
+        let config = pool.config.lambda_config.as_ref()?;
+        let arn = match self {
+            Trigger::PreSignUp => config.pre_sign_up.clone(),
+            Trigger::PostConfirmation => config.post_confirmation.clone(),
+            Trigger::CustomMessage => config.custom_message.clone(),
+            Trigger::PreAuthentication => config.pre_authentication.clone(),
+            Trigger::PostAuthentication => config.post_authentication.clone(),
+            Trigger::PreTokenGeneration => {
+                if let Some(v) = &config.pre_token_generation_config {
+                    let version = match v.lambda_version {
+                        PreTokenGenerationLambdaVersionType::V10 => "1",
+                        PreTokenGenerationLambdaVersionType::V20 => "2",
+                        PreTokenGenerationLambdaVersionType::V30 => "3",
+                    };
+                    return Some((v.lambda_arn.clone(), version));
+                }
+                config.pre_token_generation.clone()
+            }
+        };
+        arn.map(|a| (a, "1"))
+    }
+}
+
+/// Whether the pool has a function for `trigger`.
+pub fn configured(pool: &Pool, trigger: Trigger) -> bool {
+    trigger.function(pool).is_some()
+}
+
+/// The event version the pool's PreTokenGeneration function gets ("1" when there is none).
+pub fn pre_token_version(pool: &Pool) -> &'static str {
+    Trigger::PreTokenGeneration.function(pool).map_or("1", |(_, v)| v)
+}
+
+/// Who called the operation that runs a trigger: the app client (none for admin calls) and the
+/// ClientMetadata it sent.
+#[derive(Clone, Copy, Default)]
+pub struct Caller<'a> {
+    pub client_id: Option<&'a str>,
+    pub client_metadata: Option<&'a BTreeMap<String, String>>,
+}
+
+/// A trigger call: the event's source, user and request.
+pub struct Event<'a> {
+    pub trigger: Trigger,
+    /// `triggerSource`, e.g. `PostConfirmation_ConfirmForgotPassword`.
+    pub source: &'static str,
+    /// `userName`: the internal username.
+    pub user_name: &'a str,
+    /// The app client; admin (IAM) calls have none.
+    pub client_id: Option<&'a str>,
+    pub request: Value,
+}
+
+/// The `userAttributes` of an event: every attribute as a string, with `cognito:user_status`
+/// (spec §7.1).
+pub fn user_attributes(user: &UserRow) -> Value {
+    let mut map: Map<String, Value> =
+        user.attributes.iter().map(|(n, v)| (n.clone(), Value::String(v.clone()))).collect();
+    map.insert("cognito:user_status".into(), Value::String(user.status.clone()));
+    Value::Object(map)
+}
+
+/// `clientMetadata`, present only when the caller sent some (spec §7.1).
+pub fn with_client_metadata(mut request: Value, metadata: Option<&BTreeMap<String, String>>) -> Value {
+    if let (Some(m), Value::Object(r)) = (metadata, &mut request) {
+        r.insert("clientMetadata".into(), json!(m));
+    }
+    request
+}
+
+/// Runs the pool's function for the event's trigger; `None` when the pool has none, else the
+/// `response` object the function returned.
+pub async fn run(ctx: &Ctx, pool: &Pool, e: Event<'_>) -> ApiResult<Option<Map<String, Value>>> {
+    let Some((arn, version)) = e.trigger.function(pool) else {
+        return Ok(None);
+    };
+    let name = e.trigger.name();
+    let Some(function) = ctx.settings.triggers.functions.get(&arn) else {
+        tracing::warn!(trigger = name, arn, "the pool's function is not mapped in the configuration file");
+        return Err(api_error!(UnexpectedLambdaException, "{name} invocation failed due to configuration."));
+    };
+    let event = json!({
+        "version": version,
+        "triggerSource": e.source,
+        "region": ctx.settings.region,
+        "userPoolId": pool.id,
+        "userName": e.user_name,
+        "callerContext": {
+            "awsSdkVersion": "aws-sdk-unknown-unknown",
+            "clientId": e.client_id.unwrap_or("CLIENT_ID_NOT_APPLICABLE"),
+        },
+        "request": e.request,
+        "response": {},
+    });
+    let body = event.to_string();
+    let timeout = Duration::from_millis(ctx.settings.triggers.timeout_ms);
+    let started = std::time::Instant::now();
+    let mut reason = String::new();
+    for attempt in 1..=ATTEMPTS {
+        let outcome = tokio::time::timeout(timeout, invoke(ctx, function, &arn, body.as_bytes())).await;
+        match outcome {
+            Ok(Ok(output)) => {
+                tracing::info!(
+                    trigger = name,
+                    source = e.source,
+                    attempt,
+                    ms = started.elapsed().as_millis(),
+                    "trigger ran"
+                );
+                return parse_result(name, &output).map(Some);
+            }
+            Ok(Err(Failure::Function(message))) => {
+                tracing::info!(trigger = name, source = e.source, attempt, "trigger function failed");
+                return Err(api_error!(UserLambdaValidationException, "{name} failed with error {message}."));
+            }
+            Ok(Err(Failure::Invocation(why))) => reason = why,
+            Err(_) => reason = "Socket timeout while invoking Lambda function".into(),
+        }
+        tracing::warn!(trigger = name, attempt, reason, "trigger invocation failed");
+    }
+    Err(api_error!(UnexpectedLambdaException, "{name} invocation failed due to error {reason}."))
+}
+
+fn parse_result(name: &str, output: &[u8]) -> ApiResult<Map<String, Value>> {
+    let Ok(value) = serde_json::from_slice::<Value>(output) else {
+        return Err(api_error!(InvalidLambdaResponseException, "Invalid lambda function output : Invalid JSON"));
+    };
+    match value.get("response") {
+        Some(Value::Object(response)) => Ok(response.clone()),
+        Some(Value::Null) => Ok(Map::new()),
+        _ => {
+            tracing::info!(trigger = name, "trigger result has no response object");
+            Err(api_error!(InvalidLambdaResponseException, "Unrecognizable lambda output"))
+        }
+    }
+}
+
+enum Failure {
+    /// The function ran and raised an error: its message.
+    Function(String),
+    /// The function could not be run or answered nothing usable: why.
+    Invocation(String),
+}
+
+/// The `errorMessage` of a Lambda-style error object, if the body is one.
+fn error_message(body: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    value.get("errorMessage").and_then(Value::as_str).map(str::to_string)
+}
+
+async fn invoke(ctx: &Ctx, function: &FunctionConfig, arn: &str, event: &[u8]) -> Result<Vec<u8>, Failure> {
+    if let Some(url) = &function.webhook {
+        let (status, _, body) = http_post(url, &[("content-type", "application/json".into())], event).await?;
+        return match status {
+            200..=299 => Ok(body),
+            _ => match error_message(&body) {
+                Some(message) => Err(Failure::Function(message)),
+                None => Err(Failure::Invocation(format!("HTTP {status}"))),
+            },
+        };
+    }
+    if let Some(argv) = &function.command {
+        return run_command(argv, event).await;
+    }
+    let endpoint = function.lambda_endpoint.as_deref().unwrap_or_default();
+    lambda_invoke(ctx, function, endpoint, arn, event).await
+}
+
+async fn run_command(argv: &[String], event: &[u8]) -> Result<Vec<u8>, Failure> {
+    let mut child = tokio::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| Failure::Invocation(format!("cannot run {}: {e}", argv[0])))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A program that exits without reading its input is its own business.
+        let _ = stdin.write_all(event).await;
+    }
+    let output = child.wait_with_output().await.map_err(|e| Failure::Invocation(e.to_string()))?;
+    if output.status.success() {
+        return Ok(output.stdout);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let message = error_message(&output.stdout)
+        .or_else(|| stderr.lines().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim().to_string()))
+        .unwrap_or_else(|| format!("exit status {}", output.status.code().unwrap_or(-1)));
+    Err(Failure::Function(message))
+}
+
+/// Lambda's Invoke API (RequestResponse), signed with SigV4 for the `lambda` service.
+/// https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+async fn lambda_invoke(
+    ctx: &Ctx,
+    function: &FunctionConfig,
+    endpoint: &str,
+    arn: &str,
+    event: &[u8],
+) -> Result<Vec<u8>, Failure> {
+    // arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]
+    let parts: Vec<&str> = arn.split(':').collect();
+    let (name, qualifier) = match parts.as_slice() {
+        [_, _, _, _, _, "function", name] => (*name, None),
+        [_, _, _, _, _, "function", name, qualifier] => (*name, Some(*qualifier)),
+        _ => (arn, None),
+    };
+    let region = function.region.clone().or_else(|| parts.get(3).map(|r| (*r).to_string())).unwrap_or_default();
+    let path = format!("/2015-03-31/functions/{name}/invocations");
+    let query = qualifier.map(|q| format!("Qualifier={q}")).unwrap_or_default();
+    let host = endpoint.trim_start_matches("http://").split('/').next().unwrap_or_default().to_string();
+    let mut headers: Vec<(&str, String)> = vec![
+        ("content-type", "application/json".into()),
+        ("host", host),
+        ("x-amz-date", crate::protocol::sigv4::amz_date(ctx.clock.now_ms())),
+        ("x-amz-invocation-type", "RequestResponse".into()),
+    ];
+    let credentials = crate::config::Credentials {
+        access_key_id: function.access_key_id.clone().unwrap_or_default(),
+        secret_access_key: function.secret_access_key.clone().unwrap_or_default(),
+    };
+    let authorization = crate::protocol::sigv4::authorization(
+        &credentials,
+        &region,
+        "lambda",
+        ("POST", &path, &query),
+        &headers,
+        event,
+    );
+    headers.push(("authorization", authorization));
+    let url = format!(
+        "{}{path}{}",
+        endpoint.trim_end_matches('/'),
+        if query.is_empty() { String::new() } else { format!("?{query}") }
+    );
+    let (status, response_headers, body) = http_post(&url, &headers, event).await?;
+    if !(200..300).contains(&status) {
+        let kind = response_headers.iter().find(|(k, _)| k == "x-amzn-errortype").map(|(_, v)| v.clone());
+        return Err(Failure::Invocation(kind.unwrap_or_else(|| format!("HTTP {status}"))));
+    }
+    if response_headers.iter().any(|(k, _)| k == "x-amz-function-error") {
+        return Err(Failure::Function(error_message(&body).unwrap_or_else(|| "Unhandled".into())));
+    }
+    Ok(body)
+}
+
+/// A minimal HTTP/1.1 POST over plain TCP: status, lowercased headers, body (by Content-Length,
+/// chunked, or to the end of the connection).
+async fn http_post(
+    url: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> Result<(u16, Vec<(String, String)>, Vec<u8>), Failure> {
+    let fail = |e: &dyn std::fmt::Display| Failure::Invocation(e.to_string());
+    let rest = url.strip_prefix("http://").ok_or_else(|| Failure::Invocation(format!("{url} is not http://")))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let mut stream = tokio::net::TcpStream::connect(authority).await.map_err(|e| fail(&e))?;
+    let mut request = format!("POST {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if !headers.iter().any(|(k, _)| *k == "host") {
+        request.push_str(&format!("Host: {authority}\r\n"));
+    }
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.map_err(|e| fail(&e))?;
+    stream.write_all(body).await.map_err(|e| fail(&e))?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.map_err(|e| fail(&e))?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| Failure::Invocation("malformed HTTP response".into()))?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut payload = raw[split + 4..].to_vec();
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked")) {
+        payload = dechunk(&payload).ok_or_else(|| Failure::Invocation("malformed chunked body".into()))?;
+    } else if let Some(n) = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()) {
+        payload.truncate(n);
+    }
+    Ok((status, headers, payload))
+}
+
+fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(data.get(..size)?);
+        data = data.get(size + 2..)?;
+    }
+}
