@@ -46,6 +46,7 @@ async fn bench_profile(profile: &'static str, params: HashParams, quick: bool, r
         },
         issuer_base: None,
         triggers: userpool::triggers::TriggerSettings::default(),
+        smtp: None,
     };
     let ctx = Arc::new(Ctx::new(settings, Arc::new(SystemClock)).await.expect("context"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -41,7 +41,7 @@ impl Ctx {
             .await
             .map_err(|e| format!("database: {e}"))?;
         let code_key = hex::decode(code_key).map_err(|e| format!("stored code key: {e}"))?;
-        let delivery = Delivery::new(store.clone(), Arc::clone(&clock), settings.test_endpoints);
+        let delivery = Delivery::new(store.clone(), Arc::clone(&clock), settings.test_endpoints, settings.smtp.clone());
         let recovery_quota = RateQuota::new(settings.recovery.rate_limit_per_second);
         Ok(Ctx { settings, store, hasher, clock, delivery, code_key, recovery_quota, keys: Default::default() })
     }
@@ -193,5 +193,9 @@ pub async fn serve(
     ctx: Arc<Ctx>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(ctx)).with_graceful_shutdown(shutdown).await
+    let outbox = tokio::spawn(ctx.delivery.clone().run_outbox());
+    let served = axum::serve(listener, router(ctx)).with_graceful_shutdown(shutdown).await;
+    // Unsent mail stays in the outbox for the next start (or another node).
+    outbox.abort();
+    served
 }

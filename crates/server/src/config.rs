@@ -2,6 +2,7 @@
 //! An unknown key in the file is an error.
 
 use crate::hashing::HashParams;
+use crate::smtp::SmtpSettings;
 use crate::triggers::{FunctionConfig, TriggerSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -95,6 +96,8 @@ pub struct FileConfig {
     pub functions: BTreeMap<String, FunctionConfig>,
     /// How long one attempt of a trigger may take (default 5000, as Cognito).
     pub trigger_timeout_ms: Option<u64>,
+    /// Send emails through this mail server (README, "Mail").
+    pub smtp: Option<SmtpSettings>,
 }
 
 /// Account-recovery limits (../shared/spec/cognito-recovery.md §2.2, §9).
@@ -151,6 +154,7 @@ pub struct Settings {
     /// None: the URL each request was sent to.
     pub issuer_base: Option<String>,
     pub triggers: TriggerSettings,
+    pub smtp: Option<SmtpSettings>,
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
@@ -179,6 +183,7 @@ impl std::fmt::Debug for Settings {
             .field("recovery", &self.recovery)
             .field("issuer_base", &self.issuer_base)
             .field("triggers", &self.triggers)
+            .field("smtp", &self.smtp)
             .finish()
     }
 }
@@ -276,6 +281,7 @@ impl Settings {
             recovery,
             issuer_base: args.issuer_base.or(file.issuer_base),
             triggers,
+            smtp: file.smtp,
         })
     }
 }

@@ -1,13 +1,21 @@
 //! Every message the server sends (sign-up codes, invitations, reset codes) goes through here.
-//! Today each one is recorded durably in the database (readable in local mode at
-//! /_userpool/messages) and logged without its code; SMTP and SMS sinks plug in behind `send`
-//! (issue 5).
+//! Each is recorded durably in the database first (readable in local mode at
+//! /_userpool/messages) and logged without its code. With `[smtp]` configured, an email also
+//! waits in that table, the outbox, until the mail server has accepted it: a background task
+//! sends due messages, retries with backoff while the server is down, and then forgets the code
+//! (issue 5). SMS is recorded only; an SMS sink is not built yet.
 
-use crate::clock::Clock;
+use crate::clock::{Clock, civil_from_days};
 use crate::error::ApiResult;
+use crate::smtp::{self, Email, SmtpSettings};
 use crate::store::{MessageRow, Store};
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
 use userpool_model::types::DeliveryMediumType;
+
+/// Cognito's sender when a pool sends with its default email account.
+const COGNITO_DEFAULT_FROM: &str = "no-reply@verificationemail.com";
 
 pub struct Message {
     pub pool_id: String,
@@ -21,6 +29,9 @@ pub struct Message {
     pub body: String,
     /// The code or temporary password the message carries.
     pub code: Option<String>,
+    /// The pool's EmailConfiguration: From and ReplyToEmailAddress.
+    pub from: Option<String>,
+    pub reply_to: Option<String>,
 }
 
 #[derive(Clone)]
@@ -29,23 +40,28 @@ pub struct Delivery {
     clock: Arc<dyn Clock>,
     /// Local mode keeps each message's code readable (/_userpool/messages); otherwise the stored
     /// message holds neither the code nor the text that carries it, so reading the database does
-    /// not give live codes or temporary passwords.
+    /// not give live codes or temporary passwords (an email in the outbox keeps them until sent).
     keep_codes: bool,
+    smtp: Option<SmtpSettings>,
+    wake: Arc<Notify>,
 }
 
 impl Delivery {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, keep_codes: bool) -> Delivery {
-        Delivery { store, clock, keep_codes }
+    pub fn new(store: Store, clock: Arc<dyn Clock>, keep_codes: bool, smtp: Option<SmtpSettings>) -> Delivery {
+        Delivery { store, clock, keep_codes, smtp, wake: Arc::new(Notify::new()) }
     }
 
     pub async fn send(&self, mut m: Message) -> ApiResult<()> {
+        let outbox = self.smtp.is_some() && m.medium == DeliveryMediumType::Email;
         if !self.keep_codes
+            && !outbox
             && let Some(code) = m.code.take()
         {
             m.body = m.body.replace(&code, "{####}");
         }
         // Time-ordered ids keep messages of the same millisecond in the order they were sent.
         let id = uuid::Uuid::now_v7().to_string();
+        let now = self.clock.now_ms();
         self.store
             .insert_message(&MessageRow {
                 id: id.clone(),
@@ -57,11 +73,115 @@ impl Delivery {
                 subject: m.subject,
                 body: m.body,
                 code: m.code,
-                created_at: self.clock.now_ms(),
+                created_at: now,
+                send_after: outbox.then_some(now),
+                sender: m.from,
+                reply_to: m.reply_to,
+                attempts: 0,
             })
             .await?;
         // The destination and the code stay out of the log.
-        tracing::info!(message_id = id, purpose = m.purpose, medium = m.medium.as_str(), "message recorded");
+        tracing::info!(message_id = id, purpose = m.purpose, medium = m.medium.as_str(), outbox, "message recorded");
+        if outbox {
+            self.wake.notify_one();
+        }
         Ok(())
+    }
+
+    /// The outbox sender: runs until the process ends, when `[smtp]` is configured.
+    pub async fn run_outbox(self) {
+        let Some(settings) = self.smtp.clone() else { return };
+        loop {
+            let sent = self.send_due(&settings).await;
+            if sent == 0 {
+                // New mail wakes the task at once; retries are found by the periodic look.
+                let _ = tokio::time::timeout(Duration::from_millis(500), self.wake.notified()).await;
+            }
+        }
+    }
+
+    /// Sends what is due; returns how many messages it tried.
+    async fn send_due(&self, settings: &SmtpSettings) -> usize {
+        let now = self.clock.now_ms();
+        let due = match self.store.due_messages(now, 20).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::error!(cause = %e, "reading the outbox failed");
+                return 0;
+            }
+        };
+        let mut tried = 0;
+        for (id, seen) in due {
+            // The lease outlasts one SMTP exchange; another node takes the message only after it.
+            let message = match self.store.claim_message(&id, seen, now + 120_000).await {
+                Ok(Some(m)) => m,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::error!(cause = %e, "claiming an outbox message failed");
+                    continue;
+                }
+            };
+            tried += 1;
+            self.deliver(settings, &message).await;
+        }
+        tried
+    }
+
+    async fn deliver(&self, settings: &SmtpSettings, m: &MessageRow) {
+        let from = m.sender.clone().or_else(|| settings.from.clone()).unwrap_or_else(|| COGNITO_DEFAULT_FROM.into());
+        let email = Email {
+            from: &from,
+            to: &m.destination,
+            reply_to: m.reply_to.as_deref(),
+            subject: m.subject.as_deref().unwrap_or_default(),
+            body: &m.body,
+            message_id: &m.id,
+            date: rfc5322_date(m.created_at),
+        };
+        let started = std::time::Instant::now();
+        let result = smtp::send(settings, &email).await;
+        let now = self.clock.now_ms();
+        let outcome = match result {
+            Ok(()) => {
+                tracing::info!(message_id = m.id, ms = started.elapsed().as_millis(), "email sent");
+                let redacted = match &m.code {
+                    Some(code) => m.body.replace(code.as_str(), "{####}"),
+                    None => m.body.clone(),
+                };
+                self.store.message_sent(&m.id, &redacted, now).await
+            }
+            Err(error) => {
+                let cap = settings.retry_max_seconds.unwrap_or(300).max(1);
+                let wait = 2u64.saturating_pow(u32::try_from(m.attempts.max(0)).unwrap_or(u32::MAX)).min(cap);
+                tracing::warn!(message_id = m.id, attempt = m.attempts + 1, retry_in_s = wait, error, "email not sent");
+                self.store.message_failed(&m.id, &error, now + i64::try_from(wait * 1000).unwrap_or(i64::MAX)).await
+            }
+        };
+        if let Err(e) = outcome {
+            // The lease runs out and the message is tried again: at least once, never lost.
+            tracing::error!(cause = %e, message_id = m.id, "recording the outbox result failed");
+        }
+    }
+}
+
+/// `Wed, 02 Dec 2026 14:20:00 +0000`
+fn rfc5322_date(ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let t = secs.rem_euclid(86_400);
+    let weekday = DAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
+    let month = MONTHS[usize::try_from(m - 1).unwrap_or(0)];
+    format!("{weekday}, {d:02} {month} {y} {:02}:{:02}:{:02} +0000", t / 3600, t % 3600 / 60, t % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_are_rfc5322() {
+        assert_eq!(super::rfc5322_date(1_796_220_000_000), "Wed, 02 Dec 2026 14:00:00 +0000");
+        assert_eq!(super::rfc5322_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
     }
 }

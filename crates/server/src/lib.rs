@@ -15,6 +15,7 @@ pub mod error;
 pub mod hashing;
 pub mod ops;
 pub mod protocol;
+pub mod smtp;
 pub mod srp;
 pub mod store;
 pub mod tokens;

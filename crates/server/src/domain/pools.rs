@@ -13,6 +13,19 @@ pub struct Pool {
 }
 
 impl Pool {
+    /// The pool's own sender (EmailConfiguration.From, honoured when it sends with its own
+    /// account: EmailSendingAccount DEVELOPER); None: the server's default.
+    pub fn email_from(&self) -> Option<String> {
+        let c = self.config.email_configuration.as_ref()?;
+        let developer = c.email_sending_account == Some(userpool_model::types::EmailSendingAccountType::Developer);
+        c.from.clone().filter(|_| developer)
+    }
+
+    /// EmailConfiguration.ReplyToEmailAddress.
+    pub fn email_reply_to(&self) -> Option<String> {
+        self.config.email_configuration.as_ref()?.reply_to_email_address.clone()
+    }
+
     pub async fn load(ctx: &Ctx, id: &str) -> ApiResult<Pool> {
         let row = ctx
             .store

@@ -434,6 +434,8 @@ pub(crate) async fn deliver_code(
             subject,
             body: body.replace("{####}", &code),
             code: Some(code),
+            from: pool.email_from(),
+            reply_to: pool.email_reply_to(),
         })
         .await?;
     Ok(CodeDeliveryDetailsType {

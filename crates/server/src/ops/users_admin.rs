@@ -152,6 +152,8 @@ async fn send_invitation(
                 subject,
                 body: body.replace("{username}", display_username).replace("{####}", password),
                 code: Some(password.to_string()),
+                from: pool.email_from(),
+                reply_to: pool.email_reply_to(),
             })
             .await?;
     }

@@ -84,6 +84,12 @@ pub struct MessageRow {
     pub body: String,
     pub code: Option<String>,
     pub created_at: i64,
+    /// When the outbox may (next) try to send it; None: nothing to send.
+    pub send_after: Option<i64>,
+    /// Failed sending attempts so far.
+    pub attempts: i64,
+    pub sender: Option<String>,
+    pub reply_to: Option<String>,
 }
 
 impl Store {
@@ -294,8 +300,8 @@ impl Store {
 
     pub async fn insert_message(&self, m: &MessageRow) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO messages (id, pool_id, username, purpose, delivery_medium, destination, subject, body, code, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO messages (id, pool_id, username, purpose, delivery_medium, destination, subject, body, code, \
+             created_at, send_after, sender, reply_to) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&m.id)
         .bind(&m.pool_id)
@@ -307,38 +313,110 @@ impl Store {
         .bind(&m.body)
         .bind(m.code.as_deref())
         .bind(m.created_at)
+        .bind(m.send_after)
+        .bind(m.sender.as_deref())
+        .bind(m.reply_to.as_deref())
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
+    /// Outbox messages due at `now`, oldest first: (id, send_after).
+    pub async fn due_messages(&self, now: i64, limit: i64) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT id, send_after FROM messages WHERE send_after IS NOT NULL AND send_after <= $1 \
+             ORDER BY send_after LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("send_after")?))).collect()
+    }
+
+    /// Takes a due message for sending until `lease_until`; None if another node took it first.
+    pub async fn claim_message(&self, id: &str, seen: i64, lease_until: i64) -> StoreResult<Option<MessageRow>> {
+        let done = sqlx::query("UPDATE messages SET send_after = $3 WHERE id = $1 AND send_after = $2")
+            .bind(id)
+            .bind(seen)
+            .bind(lease_until)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(message_row).transpose()
+    }
+
+    /// A message the mail server took: its code and the text carrying it are not kept.
+    pub async fn message_sent(&self, id: &str, redacted_body: &str, at: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE messages SET send_after = NULL, sent_at = $2, code = NULL, body = $3 WHERE id = $1")
+            .bind(id)
+            .bind(at)
+            .bind(redacted_body)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A failed attempt: tried again at `retry_at`.
+    pub async fn message_failed(&self, id: &str, error: &str, retry_at: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE messages SET send_after = $2, attempts = attempts + 1, last_error = $3 WHERE id = $1")
+            .bind(id)
+            .bind(retry_at)
+            .bind(error)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Messages waiting to be sent and the oldest one's creation time (for /metrics).
+    pub async fn outbox_depth(&self) -> StoreResult<(i64, Option<i64>)> {
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM messages WHERE send_after IS NOT NULL")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((row.try_get("n")?, row.try_get("oldest")?))
+    }
+
     /// Messages of a pool, oldest first; only those to `username` if given.
     pub async fn list_messages(&self, pool_id: &str, username: Option<&str>) -> StoreResult<Vec<MessageRow>> {
-        let rows = sqlx::query(
-            "SELECT id, pool_id, username, purpose, delivery_medium, destination, subject, body, code, created_at \
-             FROM messages WHERE pool_id = $1 AND ($2 = '' OR username = $2) ORDER BY created_at, id",
-        )
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE pool_id = $1 AND ($2 = '' OR username = $2) \
+             ORDER BY created_at, id"
+        )))
         .bind(pool_id)
         .bind(username.unwrap_or(""))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(MessageRow {
-                    id: r.try_get("id")?,
-                    pool_id: r.try_get("pool_id")?,
-                    username: r.try_get("username")?,
-                    purpose: r.try_get("purpose")?,
-                    delivery_medium: r.try_get("delivery_medium")?,
-                    destination: r.try_get("destination")?,
-                    subject: r.try_get("subject")?,
-                    body: r.try_get("body")?,
-                    code: r.try_get("code")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(message_row).collect()
     }
+}
+
+const MESSAGE_COLUMNS: &str = "id, pool_id, username, purpose, delivery_medium, destination, subject, body, code, \
+                               created_at, send_after, sender, reply_to, attempts";
+
+fn message_row(r: &sqlx::any::AnyRow) -> StoreResult<MessageRow> {
+    Ok(MessageRow {
+        id: r.try_get("id")?,
+        pool_id: r.try_get("pool_id")?,
+        username: r.try_get("username")?,
+        purpose: r.try_get("purpose")?,
+        delivery_medium: r.try_get("delivery_medium")?,
+        destination: r.try_get("destination")?,
+        subject: r.try_get("subject")?,
+        body: r.try_get("body")?,
+        code: r.try_get("code")?,
+        created_at: r.try_get("created_at")?,
+        send_after: r.try_get("send_after")?,
+        sender: r.try_get("sender")?,
+        reply_to: r.try_get("reply_to")?,
+        attempts: r.try_get("attempts")?,
+    })
 }
 
 fn document_row(r: &AnyRow) -> StoreResult<DocumentRow> {

@@ -84,6 +84,7 @@ pub fn settings(database_url: &str, credentials: Option<Credentials>) -> Setting
         recovery: userpool::config::RecoverySettings::default(),
         issuer_base: None,
         triggers: userpool::triggers::TriggerSettings::default(),
+        smtp: None,
     }
 }
 

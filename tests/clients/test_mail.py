@@ -1,0 +1,133 @@
+"""Email through a real SMTP server (aiosmtpd, README "Mail"): codes are read out of the received
+mail, the pool's sender settings are honoured, and a mail server that is down loses nothing and
+receives each message once when it is back."""
+
+import email
+import re
+import socket
+import time
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from conftest import make_client, read_messages
+from test_recovery import FlagServer
+
+CODE = re.compile(r"\b(\d{6})\b")
+
+
+class Inbox:
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if m["To"] == address]
+
+    def wait_for(self, count: int, timeout: float = 20.0) -> None:
+        deadline = time.time() + timeout
+        while len(self.messages) < count and time.time() < deadline:
+            time.sleep(0.05)
+        assert len(self.messages) >= count, f"{len(self.messages)} of {count} messages arrived"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def mail(tmp_path_factory):
+    """(inbox, smtp controller factory, boto3 client, server url)."""
+    tmp = tmp_path_factory.mktemp("mail")
+    port = free_port()
+    inbox = Inbox()
+    controllers = []
+
+    def start_smtp():
+        c = Controller(inbox, hostname="127.0.0.1", port=port)
+        c.start()
+        controllers.append(c)
+        return c
+
+    start_smtp()
+    config = tmp / "userpool.toml"
+    config.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nretry_max_seconds = 1\n')
+    server = FlagServer(tmp / "data", tmp, ["--config", str(config)]).start()
+    yield inbox, start_smtp, controllers, make_client(server.url), server.url
+    server.stop()
+    for c in controllers:
+        try:
+            c.stop()
+        except Exception:
+            pass
+
+
+def pool_with_users(cognito, names, **pool_kwargs):
+    pool_id = cognito.create_user_pool(PoolName="mail", **pool_kwargs)["UserPool"]["Id"]
+    client_id = cognito.create_user_pool_client(UserPoolId=pool_id, ClientName="app")["UserPoolClient"]["ClientId"]
+    for name in names:
+        cognito.admin_create_user(UserPoolId=pool_id, Username=name, MessageAction="SUPPRESS",
+                                  UserAttributes=[{"Name": "email", "Value": f"{name}@example.com"},
+                                                  {"Name": "email_verified", "Value": "true"}])
+        cognito.admin_set_user_password(UserPoolId=pool_id, Username=name, Password="Passw0rd!", Permanent=True)
+    return pool_id, client_id
+
+
+def test_the_reset_code_arrives_by_mail_and_resets_the_password(mail):
+    inbox, _, _, cognito, url = mail
+    pool_id, client_id = pool_with_users(cognito, ["mia"], EmailConfiguration={
+        "EmailSendingAccount": "DEVELOPER", "From": "Shop <shop@example.com>",
+        "SourceArn": "arn:aws:ses:us-east-1:123456789012:identity/shop@example.com",
+        "ReplyToEmailAddress": "help@example.com"})
+    before = len(inbox.messages)
+    cognito.forgot_password(ClientId=client_id, Username="mia")
+    inbox.wait_for(before + 1)
+    received = inbox.to("mia@example.com")[-1]
+    assert received["From"] == "Shop <shop@example.com>" and received["Reply-To"] == "help@example.com"
+    assert inbox.envelopes[-1] == ("shop@example.com", ["mia@example.com"])
+    code = CODE.search(received.get_content()).group(1)
+    cognito.confirm_forgot_password(ClientId=client_id, Username="mia", ConfirmationCode=code,
+                                    Password="N3w-Passw0rd!")
+    stored = read_messages(url, pool_id, "mia")[-1]
+    assert stored["Code"] is None and code not in stored["Body"], "a sent message's code is not kept"
+
+
+def test_cognito_default_sender(mail):
+    inbox, _, _, cognito, _ = mail
+    pool_id, client_id = pool_with_users(cognito, ["noa"])
+    before = len(inbox.messages)
+    cognito.forgot_password(ClientId=client_id, Username="noa")
+    inbox.wait_for(before + 1)
+    assert inbox.to("noa@example.com")[-1]["From"] == "no-reply@verificationemail.com"
+
+
+def test_a_mail_server_that_is_down_loses_nothing_and_gets_each_message_once(mail):
+    inbox, start_smtp, controllers, cognito, _ = mail
+    names = [f"user{i}" for i in range(6)]
+    pool_id, client_id = pool_with_users(cognito, names)
+    controllers[-1].stop()
+    before = len(inbox.messages)
+    for name in names:
+        cognito.forgot_password(ClientId=client_id, Username=name)
+    time.sleep(2.5)  # several failed attempts while the server is down
+    assert len(inbox.messages) == before
+    start_smtp()
+    inbox.wait_for(before + len(names))
+    time.sleep(3)  # and nothing arrives twice once the retries have run
+    arrived = inbox.messages[before:]
+    assert sorted(m["To"] for m in arrived) == sorted(f"{n}@example.com" for n in names)
+    codes = [CODE.search(m.get_content()).group(1) for m in arrived]
+    for name in names:
+        got = [m for m in arrived if m["To"] == f"{name}@example.com"]
+        assert len(got) == 1
+        cognito.confirm_forgot_password(ClientId=client_id, Username=name, Password="N3w-Passw0rd!",
+                                        ConfirmationCode=CODE.search(got[0].get_content()).group(1))
+    assert len(set(codes)) == len(codes)
