@@ -6,6 +6,7 @@ import email
 import re
 import socket
 import time
+import urllib.request
 from email import policy
 
 import pytest
@@ -70,6 +71,11 @@ def mail(tmp_path_factory):
             pass
 
 
+def metric(url: str, name: str) -> float:
+    text = urllib.request.urlopen(f"{url}/metrics", timeout=5).read().decode()
+    return float(next(line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")))
+
+
 def pool_with_users(cognito, names, **pool_kwargs):
     pool_id = cognito.create_user_pool(PoolName="mail", **pool_kwargs)["UserPool"]["Id"]
     client_id = cognito.create_user_pool_client(UserPoolId=pool_id, ClientName="app")["UserPoolClient"]["ClientId"]
@@ -110,7 +116,7 @@ def test_cognito_default_sender(mail):
 
 
 def test_a_mail_server_that_is_down_loses_nothing_and_gets_each_message_once(mail):
-    inbox, start_smtp, controllers, cognito, _ = mail
+    inbox, start_smtp, controllers, cognito, url = mail
     names = [f"user{i}" for i in range(6)]
     pool_id, client_id = pool_with_users(cognito, names)
     controllers[-1].stop()
@@ -119,6 +125,8 @@ def test_a_mail_server_that_is_down_loses_nothing_and_gets_each_message_once(mai
         cognito.forgot_password(ClientId=client_id, Username=name)
     time.sleep(2.5)  # several failed attempts while the server is down
     assert len(inbox.messages) == before
+    waiting = metric(url, "userpool_outbox_messages")
+    assert waiting == len(names) and metric(url, "userpool_outbox_oldest_age_seconds") >= 2
     start_smtp()
     inbox.wait_for(before + len(names))
     time.sleep(3)  # and nothing arrives twice once the retries have run
@@ -131,3 +139,4 @@ def test_a_mail_server_that_is_down_loses_nothing_and_gets_each_message_once(mai
         cognito.confirm_forgot_password(ClientId=client_id, Username=name, Password="N3w-Passw0rd!",
                                         ConfirmationCode=CODE.search(got[0].get_content()).group(1))
     assert len(set(codes)) == len(codes)
+    assert metric(url, "userpool_outbox_messages") == 0

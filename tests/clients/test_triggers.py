@@ -6,6 +6,7 @@ are compared field by field with Cognito's documented shapes; the failure mappin
 import json
 import sys
 import threading
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -410,3 +411,15 @@ def test_a_function_that_answers_too_late_times_out_after_three_attempts(env):
         "UnexpectedLambdaException",
         "PreSignUp invocation failed due to error Socket timeout while invoking Lambda function.")
     assert len(command_events(tmp, "slow")) - before == 3
+
+
+def test_trigger_calls_and_requests_are_in_the_metrics(env):
+    _, cognito, url, _ = env
+    pool_id, client_id = pool_with(cognito, {"PreSignUp": arn("cmd-fail")})
+    with pytest.raises(ClientError):
+        cognito.sign_up(ClientId=client_id, Username="met", Password="Passw0rd!")
+    text = urllib.request.urlopen(f"{url}/metrics", timeout=5).read().decode()
+    count = 'userpool_trigger_calls_seconds_count{trigger="PreSignUp",outcome="UserLambdaValidationException"} '
+    assert any(line.startswith(count) and float(line.split()[-1]) >= 2 for line in text.splitlines()), text
+    signups = 'userpool_requests_seconds_count{operation="SignUp",error="UserLambdaValidationException"} '
+    assert any(line.startswith(signups) for line in text.splitlines())

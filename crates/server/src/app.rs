@@ -30,6 +30,7 @@ pub struct Ctx {
     pub recovery_quota: RateQuota,
     /// Parsed token signing keys.
     pub keys: crate::tokens::KeyCache,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Ctx {
@@ -43,7 +44,17 @@ impl Ctx {
         let code_key = hex::decode(code_key).map_err(|e| format!("stored code key: {e}"))?;
         let delivery = Delivery::new(store.clone(), Arc::clone(&clock), settings.test_endpoints, settings.smtp.clone());
         let recovery_quota = RateQuota::new(settings.recovery.rate_limit_per_second);
-        Ok(Ctx { settings, store, hasher, clock, delivery, code_key, recovery_quota, keys: Default::default() })
+        Ok(Ctx {
+            settings,
+            store,
+            hasher,
+            clock,
+            delivery,
+            code_key,
+            recovery_quota,
+            keys: Default::default(),
+            metrics: Default::default(),
+        })
     }
 }
 
@@ -51,6 +62,7 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
     let mut router = Router::new()
         .route("/", post(protocol::handle))
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .route("/{pool_id}/.well-known/jwks.json", get(jwks))
         .route("/{pool_id}/.well-known/openid-configuration", get(openid_configuration));
     if ctx.settings.test_endpoints {
@@ -96,6 +108,18 @@ fn pool_error(e: &crate::error::ApiError) -> Response {
         *r.status_mut() = StatusCode::NOT_FOUND;
     }
     r
+}
+
+/// Prometheus metrics (README, "Operating").
+async fn metrics(State(ctx): State<Arc<Ctx>>) -> Response {
+    let outbox = match ctx.store.outbox_depth().await {
+        Ok((n, oldest)) => (n, oldest.map_or(0.0, |t| epoch_seconds(ctx.clock.now_ms() - t))),
+        Err(e) => {
+            tracing::error!(cause = %e, "reading the outbox depth failed");
+            (-1, 0.0)
+        }
+    };
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], ctx.metrics.render(outbox)).into_response()
 }
 
 /// The keys that verify the pool's tokens, as Cognito serves them.

@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod hashing;
+pub mod metrics;
 pub mod ops;
 pub mod protocol;
 pub mod smtp;

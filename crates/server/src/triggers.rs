@@ -203,25 +203,35 @@ pub async fn run(ctx: &Ctx, pool: &Pool, e: Event<'_>) -> ApiResult<Option<Map<S
         "request": e.request,
         "response": {},
     });
+    let started = std::time::Instant::now();
+    let result = call(ctx, function, &arn, &event, e.source, name).await;
+    let outcome = result.as_ref().map_or_else(|e| e.code().as_str(), |_| "ok");
+    ctx.metrics.trigger(name, outcome, started.elapsed().as_secs_f64());
+    result.map(Some)
+}
+
+/// Up to three attempts of one call, each within the timeout; the result's `response`.
+async fn call(
+    ctx: &Ctx,
+    function: &FunctionConfig,
+    arn: &str,
+    event: &Value,
+    source: &str,
+    name: &'static str,
+) -> ApiResult<Map<String, Value>> {
     let body = event.to_string();
     let timeout = Duration::from_millis(ctx.settings.triggers.timeout_ms);
     let started = std::time::Instant::now();
     let mut reason = String::new();
     for attempt in 1..=ATTEMPTS {
-        let outcome = tokio::time::timeout(timeout, invoke(ctx, function, &arn, body.as_bytes())).await;
+        let outcome = tokio::time::timeout(timeout, invoke(ctx, function, arn, body.as_bytes())).await;
         match outcome {
             Ok(Ok(output)) => {
-                tracing::info!(
-                    trigger = name,
-                    source = e.source,
-                    attempt,
-                    ms = started.elapsed().as_millis(),
-                    "trigger ran"
-                );
-                return parse_result(name, &output).map(Some);
+                tracing::info!(trigger = name, source, attempt, ms = started.elapsed().as_millis(), "trigger ran");
+                return parse_result(name, &output);
             }
             Ok(Err(Failure::Function(message))) => {
-                tracing::info!(trigger = name, source = e.source, attempt, "trigger function failed");
+                tracing::info!(trigger = name, source, attempt, "trigger function failed");
                 return Err(api_error!(UserLambdaValidationException, "{name} failed with error {message}."));
             }
             Ok(Err(Failure::Invocation(why))) => reason = why,

@@ -29,6 +29,7 @@ pub async fn handle(State(ctx): State<Arc<Ctx>>, method: Method, uri: Uri, heade
     let (operation, result) = call(&ctx, &method, &uri, &headers, body).await;
     let name = operation.map_or("-", Operation::name);
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    ctx.metrics.request(name, result.as_ref().err().map(|e| e.code().as_str()), elapsed_ms / 1000.0);
     match result {
         Ok(output) => {
             tracing::info!(operation = name, request_id, elapsed_ms, "ok");
