@@ -110,7 +110,7 @@ def env(tmp_path_factory):
         lines.extend(f"{k} = {json.dumps(v)}" for k, v in how.items())
         lines.append("")
 
-    for name in ["presignup", "custom", "postconfirm", "preauth", "postauth", "pretoken", "pretoken2"]:
+    for name in ["presignup", "custom", "postconfirm", "preauth", "postauth", "pretoken", "pretoken2", "migrate"]:
         function(f"hook-{name}", webhook=f"{base}/fn/{name}")
     function("hook-down", webhook="http://127.0.0.1:9/fn/down")
     for mode in ["respond", "fail", "garbage", "no-response", "slow"]:
@@ -329,6 +329,93 @@ def test_pre_authentication_can_refuse_and_post_authentication_runs(env):
     assert_envelope(post[-1], source="PostAuthentication_Authentication", pool_id=pool_id, user_name="tia",
                     client_id=client_id)
     assert post[-1]["request"]["newDeviceUsed"] is False
+
+
+def test_pre_and_post_authentication_through_a_command(env):
+    _, cognito, _, tmp = env
+    command_answers(tmp, {})
+    pool_id, client_id = pool_with(cognito, {"PreAuthentication": arn("cmd-respond"),
+                                             "PostAuthentication": arn("cmd-respond")})
+    confirmed_user(cognito, pool_id)
+    before = len(command_events(tmp, "respond"))
+    assert sign_in(cognito, client_id)["AuthenticationResult"]["AccessToken"]
+    pre, post = command_events(tmp, "respond")[before:]
+    assert_envelope(pre, source="PreAuthentication_Authentication", pool_id=pool_id, user_name="tia",
+                    client_id=client_id)
+    assert_envelope(post, source="PostAuthentication_Authentication", pool_id=pool_id, user_name="tia",
+                    client_id=client_id)
+    assert pre["request"]["userAttributes"]["email"] == "tia@example.com"
+
+
+# ---- PreSignUp and CustomMessage of AdminCreateUser ----
+
+def test_admin_create_user_runs_pre_sign_up_and_custom_message(env):
+    functions, cognito, url, tmp = env
+    command_answers(tmp, {})
+    functions.answers["custom"] = lambda e: (200, {**e, "response": {
+        "emailSubject": "Welcome aboard",
+        "emailMessage": f"Sign in as {e['request']['usernameParameter']} with {e['request']['codeParameter']}"}})
+    pool_id, _ = pool_with(cognito, {"PreSignUp": arn("cmd-respond"), "CustomMessage": arn("hook-custom")})
+    before = len(command_events(tmp, "respond"))
+    cognito.admin_create_user(UserPoolId=pool_id, Username="kim", DesiredDeliveryMediums=["EMAIL"],
+                              UserAttributes=[{"Name": "email", "Value": "kim@example.com"}],
+                              ClientMetadata={"invited_by": "ops"})
+    pre = command_events(tmp, "respond")[before]
+    assert_envelope(pre, source="PreSignUp_AdminCreateUser", pool_id=pool_id, user_name="kim",
+                    client_id="CLIENT_ID_NOT_APPLICABLE")
+    assert pre["request"] == {"userAttributes": {"email": "kim@example.com"}, "clientMetadata": {"invited_by": "ops"}}
+    custom = functions.received("custom")[-1]
+    assert custom["triggerSource"] == "CustomMessage_AdminCreateUser"
+    assert custom["request"]["usernameParameter"] == "{username}"
+    message = read_messages(url, pool_id, "kim")[-1]
+    assert (message["Subject"], message["Body"]) == ("Welcome aboard", f"Sign in as kim with {message['Code']}")
+
+
+# ---- UserMigration ----
+
+def test_user_migration_on_sign_in_through_a_webhook(env):
+    functions, cognito, _, _ = env
+
+    def migrate(event):
+        if event["request"].get("password") != "Legacy-Passw0rd":
+            return 400, {"errorMessage": "Bad password", "errorType": "Error"}
+        return 200, {**event, "response": {"userAttributes": {"email": "old@example.com", "email_verified": "true"},
+                                           "finalUserStatus": "CONFIRMED", "messageAction": "SUPPRESS"}}
+
+    functions.answers["migrate"] = migrate
+    pool_id, client_id = pool_with(cognito, {"UserMigration": arn("hook-migrate")})
+    with pytest.raises(ClientError) as e:
+        sign_in(cognito, client_id, "old", "Wrong-Passw0rd")
+    assert (error_code(e.value), error_message(e.value)) == (
+        "UserLambdaValidationException", "UserMigration failed with error Bad password.")
+    tokens = sign_in(cognito, client_id, "old", "Legacy-Passw0rd")["AuthenticationResult"]
+    event = functions.received("migrate")[-1]
+    assert_envelope(event, source="UserMigration_Authentication", pool_id=pool_id, user_name="old",
+                    client_id=client_id)
+    assert event["request"] == {"password": "Legacy-Passw0rd", "validationData": {}}
+    user = cognito.admin_get_user(UserPoolId=pool_id, Username="old")
+    assert user["UserStatus"] == "CONFIRMED"
+    assert {"Name": "email", "Value": "old@example.com"} in user["UserAttributes"]
+    assert claims(tokens["IdToken"])["cognito:username"] == "old"
+    calls = len(functions.received("migrate"))
+    sign_in(cognito, client_id, "old", "Legacy-Passw0rd")
+    assert len(functions.received("migrate")) == calls, "a migrated user is not migrated again"
+
+
+def test_user_migration_on_forgot_password_through_a_command(env):
+    _, cognito, url, tmp = env
+    command_answers(tmp, {"userAttributes": {"email": "mig@example.com", "email_verified": "true"}})
+    pool_id, client_id = pool_with(cognito, {"UserMigration": arn("cmd-respond")})
+    out = cognito.forgot_password(ClientId=client_id, Username="mig", ClientMetadata={"app": "legacy"})
+    assert out["CodeDeliveryDetails"]["Destination"] == "m***@e***"
+    event = command_events(tmp, "respond")[-1]
+    assert_envelope(event, source="UserMigration_ForgotPassword", pool_id=pool_id, user_name="mig",
+                    client_id=client_id)
+    assert event["request"] == {"validationData": {}, "clientMetadata": {"app": "legacy"}}
+    assert cognito.admin_get_user(UserPoolId=pool_id, Username="mig")["UserStatus"] == "RESET_REQUIRED"
+    cognito.confirm_forgot_password(ClientId=client_id, Username="mig", Password="N3w-Passw0rd!",
+                                    ConfirmationCode=last_code(url, pool_id, "mig"))
+    assert sign_in(cognito, client_id, "mig", "N3w-Passw0rd!")["AuthenticationResult"]
 
 
 # ---- PreTokenGeneration ----

@@ -91,6 +91,7 @@ pub enum Trigger {
     PreAuthentication,
     PostAuthentication,
     PreTokenGeneration,
+    UserMigration,
 }
 
 impl Trigger {
@@ -103,6 +104,7 @@ impl Trigger {
             Trigger::PreAuthentication => "PreAuthentication",
             Trigger::PostAuthentication => "PostAuthentication",
             Trigger::PreTokenGeneration => "PreTokenGeneration",
+            Trigger::UserMigration => "UserMigration",
         }
     }
 
@@ -116,6 +118,7 @@ impl Trigger {
             Trigger::CustomMessage => config.custom_message.clone(),
             Trigger::PreAuthentication => config.pre_authentication.clone(),
             Trigger::PostAuthentication => config.post_authentication.clone(),
+            Trigger::UserMigration => config.user_migration.clone(),
             Trigger::PreTokenGeneration => {
                 if let Some(v) = &config.pre_token_generation_config {
                     let version = match v.lambda_version {
@@ -169,6 +172,11 @@ pub fn user_attributes(user: &UserRow) -> Value {
         user.attributes.iter().map(|(n, v)| (n.clone(), Value::String(v.clone()))).collect();
     map.insert("cognito:user_status".into(), Value::String(user.status.clone()));
     Value::Object(map)
+}
+
+/// Attributes as a request sends them (`UserAttributes`, `ValidationData`), as an event's map.
+pub fn attribute_map(list: &[userpool_model::types::AttributeType]) -> Value {
+    Value::Object(list.iter().map(|a| (a.name.clone(), json!(a.value.as_deref().map_or("", String::as_str)))).collect())
 }
 
 /// `clientMetadata`, present only when the caller sent some (spec §7.1).

@@ -19,7 +19,7 @@ use crate::hashing::PasswordHasher;
 use crate::srp;
 use crate::store::{RefreshTokenRow, UserRow};
 use crate::tokens::{self, Issue, RefreshGrant};
-use crate::triggers::{self, Event, Trigger};
+use crate::triggers::{self, Caller, Event, Trigger};
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -158,6 +158,15 @@ async fn password_sign_in(
         names.push(&u.username);
     }
     check_secret_hash_parameter(client, params, &names)?;
+    // An unknown user may be one the pool's UserMigration function knows (after the client has
+    // proven itself with its SECRET_HASH).
+    let user = match user {
+        Some(user) => Some(user),
+        None => {
+            let caller = Caller { client_id: client.client_id.as_deref().map(String::as_str), client_metadata: None };
+            super::migrate_user(ctx, pool, username, Some(password), caller).await?
+        }
+    };
     let hide = hides_users(client);
     let Some(user) = user else {
         if hide {

@@ -367,6 +367,73 @@ pub(crate) async fn post_confirmation(
     Ok(())
 }
 
+/// A user the pool does not know, asked of its UserMigration function: the user it created, or
+/// None without a function. With `password` (sign-in) the user keeps it and is CONFIRMED unless
+/// the function says RESET_REQUIRED; without (ForgotPassword) the user must reset.
+/// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-migrate-user.html
+pub(crate) async fn migrate_user(
+    ctx: &Ctx,
+    pool: &Pool,
+    username: &str,
+    password: Option<&str>,
+    caller: Caller<'_>,
+) -> ApiResult<Option<UserRow>> {
+    if !triggers::configured(pool, Trigger::UserMigration) {
+        return Ok(None);
+    }
+    let mut request = json!({"validationData": {}});
+    if let Some(p) = password {
+        request["password"] = json!(p);
+    }
+    let source = if password.is_some() { "UserMigration_Authentication" } else { "UserMigration_ForgotPassword" };
+    let event = Event {
+        trigger: Trigger::UserMigration,
+        source,
+        user_name: username,
+        client_id: caller.client_id,
+        request: triggers::with_client_metadata(request, caller.client_metadata),
+    };
+    let Some(response) = triggers::run(ctx, pool, event).await? else { return Ok(None) };
+    let invalid = || api_error!(InvalidLambdaResponseException, "Invalid lambda function output : Invalid JSON");
+    let Some(Value::Object(given)) = response.get("userAttributes") else {
+        return Err(invalid());
+    };
+    let given: Vec<userpool_model::types::AttributeType> = given
+        .iter()
+        .filter(|(name, _)| name.as_str() != "sub" && !name.starts_with("cognito:"))
+        .map(|(name, value)| userpool_model::types::AttributeType {
+            name: name.clone(),
+            value: Some(value.as_str().map_or_else(|| value.to_string(), str::to_string).into()),
+        })
+        .collect();
+    let (sub, internal, attributes) = users_admin::new_identity(pool, username, &given)?;
+    let reset = password.is_none() || response.get("finalUserStatus").and_then(Value::as_str) == Some("RESET_REQUIRED");
+    let status = if reset { "RESET_REQUIRED" } else { "CONFIRMED" };
+    let record = match password {
+        Some(p) => Some(password_record(ctx, pool, &internal, p, Vec::new()).await?.0),
+        None => None,
+    };
+    let new = crate::store::NewUser {
+        pool_id: pool.id.clone(),
+        sub: sub.clone(),
+        username: internal.clone(),
+        username_key: pool.key(&internal),
+        status: status.into(),
+        enabled: true,
+        created_at: ctx.clock.now_ms(),
+        password: record,
+        aliases: crate::domain::users::aliases(pool, &attributes)
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect(),
+        attributes,
+        force_aliases: response.get("forceAliasCreation").and_then(Value::as_bool) == Some(true),
+    };
+    ctx.store.create_user(&new).await.map_err(|e| users_admin::conflict(pool, e, "User account already exists"))?;
+    tracing::info!(trigger = "UserMigration", source, "user migrated");
+    Ok(ctx.store.find_user_by_sub(&pool.id, &sub).await?)
+}
+
 /// The CustomMessage triggerSource of a message sent on behalf of an operation.
 fn custom_message_source(purpose: &str) -> &'static str {
     match purpose {

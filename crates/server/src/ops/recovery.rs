@@ -133,6 +133,13 @@ pub(super) async fn forgot_password(ctx: &Ctx, req: ForgotPasswordRequest) -> Ap
             code_delivery_details: Some(simulated_delivery(&ctx.code_key, &pool, &req.username)),
         })
     };
+    let user = match user {
+        Some(user) => Some(user),
+        None => {
+            let caller = Caller { client_id: Some(&req.client_id), client_metadata: req.client_metadata.as_ref() };
+            super::migrate_user(ctx, &pool, &req.username, None, caller).await?
+        }
+    };
     let Some(user) = user else {
         return if hide { simulated("").await } else { Err(user_not_found()) };
     };

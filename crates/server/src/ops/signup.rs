@@ -136,12 +136,9 @@ async fn pre_sign_up(
     caller: Caller<'_>,
     attributes: &mut Vec<(String, String)>,
 ) -> ApiResult<bool> {
-    let as_map = |list: &[AttributeType]| -> serde_json::Map<String, serde_json::Value> {
-        list.iter().map(|a| (a.name.clone(), json!(a.value.as_deref().map_or("", String::as_str)))).collect()
-    };
-    let mut request = json!({"userAttributes": as_map(given)});
+    let mut request = json!({"userAttributes": triggers::attribute_map(given)});
     if let Some(data) = validation_data {
-        request["validationData"] = json!(as_map(data));
+        request["validationData"] = triggers::attribute_map(data);
     }
     let event = Event {
         trigger: Trigger::PreSignUp,

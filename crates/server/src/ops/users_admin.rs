@@ -13,7 +13,9 @@ use crate::domain::pools::Pool;
 use crate::domain::users::{self, aliases, attribute_types, status, user_type};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{NewUser, StoreError, UserRow};
+use crate::triggers::{self, Event, Trigger};
 use rand::seq::SliceRandom;
+use serde_json::json;
 use userpool_model::types::*;
 
 pub(crate) async fn existing_user(ctx: &Ctx, pool: &Pool, username: &str) -> ApiResult<UserRow> {
@@ -113,6 +115,7 @@ async fn send_invitation(
     display_username: &str,
     password: &str,
     mediums: &[DeliveryMediumType],
+    client_metadata: Option<&std::collections::BTreeMap<String, String>>,
 ) -> ApiResult<()> {
     let template = pool
         .config
@@ -120,6 +123,22 @@ async fn send_invitation(
         .as_ref()
         .and_then(|c| c.invite_message_template.clone())
         .unwrap_or_default();
+    // CustomMessage_AdminCreateUser may write the invitation (once, for every medium).
+    let request = json!({
+        "userAttributes": triggers::user_attributes(user),
+        "codeParameter": "{####}",
+        "usernameParameter": "{username}",
+        "linkParameter": "{##Click Here##}",
+    });
+    let event = Event {
+        trigger: Trigger::CustomMessage,
+        source: "CustomMessage_AdminCreateUser",
+        user_name: &user.username,
+        client_id: None,
+        request: triggers::with_client_metadata(request, client_metadata),
+    };
+    let custom = triggers::run(ctx, pool, event).await?.unwrap_or_default();
+    let text = |key: &str| custom.get(key).and_then(serde_json::Value::as_str).map(str::to_string);
     for medium in mediums {
         let (attribute, subject, body) = match medium {
             DeliveryMediumType::Email => (
@@ -141,6 +160,10 @@ async fn send_invitation(
         };
         let Some(destination) = user.attribute(attribute) else {
             continue;
+        };
+        let (subject, body) = match medium {
+            DeliveryMediumType::Email => (text("emailSubject").or(subject), text("emailMessage").unwrap_or(body)),
+            DeliveryMediumType::Sms => (subject, text("smsMessage").unwrap_or(body)),
         };
         ctx.delivery
             .send(Message {
@@ -185,7 +208,7 @@ pub(super) async fn admin_create_user(ctx: &Ctx, req: AdminCreateUserRequest) ->
             password_record(ctx, &pool, &user.username, &password, user.password_hash.iter().cloned().collect())
                 .await?;
         ctx.store.set_password(&pool.id, &user.sub, &record, None, ctx.clock.now_ms()).await?;
-        send_invitation(ctx, &pool, &user, &req.username, &password, &mediums).await?;
+        send_invitation(ctx, &pool, &user, &req.username, &password, &mediums, req.client_metadata.as_ref()).await?;
         return Ok(AdminCreateUserResponse { user: Some(user_type(&user, None)) });
     }
     let given = req.user_attributes.clone().unwrap_or_default();
@@ -193,6 +216,20 @@ pub(super) async fn admin_create_user(ctx: &Ctx, req: AdminCreateUserRequest) ->
     check_writable(&schema, &given, true)?;
     let (sub, internal, attributes) = new_identity(&pool, &req.username, &given)?;
     check_required(&schema, &attributes)?;
+    // PreSignUp_AdminCreateUser may refuse the user; its answer's flags do not apply here.
+    // https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-sign-up.html
+    let mut request = json!({"userAttributes": triggers::attribute_map(&given)});
+    if let Some(data) = &req.validation_data {
+        request["validationData"] = triggers::attribute_map(data);
+    }
+    let event = Event {
+        trigger: Trigger::PreSignUp,
+        source: "PreSignUp_AdminCreateUser",
+        user_name: &internal,
+        client_id: None,
+        request: triggers::with_client_metadata(request, req.client_metadata.as_ref()),
+    };
+    triggers::run(ctx, &pool, event).await?;
     let (record, _) = password_record(ctx, &pool, &internal, &password, Vec::new()).await?;
     let new = NewUser {
         pool_id: pool.id.clone(),
@@ -211,7 +248,7 @@ pub(super) async fn admin_create_user(ctx: &Ctx, req: AdminCreateUserRequest) ->
     let user =
         ctx.store.find_user_by_sub(&pool.id, &sub).await?.ok_or_else(|| ApiError::internal("created user vanished"))?;
     if req.message_action != Some(MessageActionType::Suppress) {
-        send_invitation(ctx, &pool, &user, &req.username, &password, &mediums).await?;
+        send_invitation(ctx, &pool, &user, &req.username, &password, &mediums, req.client_metadata.as_ref()).await?;
     }
     Ok(AdminCreateUserResponse { user: Some(user_type(&user, None)) })
 }
