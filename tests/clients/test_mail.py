@@ -140,3 +140,89 @@ def test_a_mail_server_that_is_down_loses_nothing_and_gets_each_message_once(mai
                                         ConfirmationCode=CODE.search(got[0].get_content()).group(1))
     assert len(set(codes)) == len(codes)
     assert metric(url, "userpool_outbox_messages") == 0
+
+
+def make_certificates(directory):
+    """A test CA and a certificate for 127.0.0.1 signed by it: (ca.pem, cert.pem, key.pem)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "userpool test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+          .not_valid_after(now + datetime.timedelta(days=2))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "smtp")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = [directory / n for n in ("ca.pem", "cert.pem", "key.pem")]
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return paths
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_mail_over_starttls_and_implicit_tls(tmp_path, security):
+    import ssl
+
+    ca, cert, key = make_certificates(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox, port = Inbox(), free_port()
+    if security == "starttls":
+        controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True)
+    else:
+        controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=context)
+    controller.start()
+    config = tmp_path / "userpool.toml"
+    config.write_text(f'tls_ca_file = "{ca}"\n\n[smtp]\nhost = "127.0.0.1"\nport = {port}\n'
+                      f'security = "{security}"\nretry_max_seconds = 1\n')
+    server = FlagServer(tmp_path / "data", tmp_path, ["--config", str(config)]).start()
+    try:
+        cognito = make_client(server.url)
+        pool_id, client_id = pool_with_users(cognito, ["tls"])
+        cognito.forgot_password(ClientId=client_id, Username="tls")
+        inbox.wait_for(1)
+        assert CODE.search(inbox.messages[0].get_content())
+    finally:
+        server.stop()
+        controller.stop()
+
+
+def test_a_mail_server_with_an_untrusted_certificate_gets_nothing(tmp_path):
+    import ssl
+
+    _, cert, key = make_certificates(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=context)
+    controller.start()
+    config = tmp_path / "userpool.toml"
+    # No tls_ca_file: the system's roots do not include the test CA.
+    config.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "tls"\nretry_max_seconds = 1\n')
+    server = FlagServer(tmp_path / "data", tmp_path, ["--config", str(config)]).start()
+    try:
+        cognito = make_client(server.url)
+        pool_id, client_id = pool_with_users(cognito, ["nocert"])
+        cognito.forgot_password(ClientId=client_id, Username="nocert")
+        time.sleep(2)
+        assert inbox.messages == []
+        assert metric(server.url, "userpool_outbox_messages") == 1, "the message waits; it is not lost"
+    finally:
+        server.stop()
+        controller.stop()

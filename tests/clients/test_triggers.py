@@ -510,3 +510,31 @@ def test_trigger_calls_and_requests_are_in_the_metrics(env):
     assert any(line.startswith(count) and float(line.split()[-1]) >= 2 for line in text.splitlines()), text
     signups = 'userpool_requests_seconds_count{operation="SignUp",error="UserLambdaValidationException"} '
     assert any(line.startswith(signups) for line in text.splitlines())
+
+
+def test_an_https_webhook_with_a_configured_ca(tmp_path):
+    import ssl
+
+    from test_mail import make_certificates
+
+    ca, cert, key = make_certificates(tmp_path)
+    functions = Functions()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(functions))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    config = tmp_path / "userpool.toml"
+    config.write_text(f'tls_ca_file = "{ca}"\n\n[functions."{arn("secure")}"]\n'
+                      f'webhook = "https://127.0.0.1:{httpd.server_address[1]}/fn/secure"\n')
+    server = FlagServer(tmp_path / "data", tmp_path, ["--config", str(config)]).start()
+    try:
+        cognito = make_client(server.url)
+        functions.answers["secure"] = lambda e: (200, {**e, "response": {"autoConfirmUser": True}})
+        pool_id, client_id = pool_with(cognito, {"PreSignUp": arn("secure")})
+        out = cognito.sign_up(ClientId=client_id, Username="sec", Password="Passw0rd!")
+        assert out["UserConfirmed"] is True
+        assert functions.received("secure")[-1]["triggerSource"] == "PreSignUp_SignUp"
+    finally:
+        server.stop()
+        httpd.shutdown()

@@ -47,6 +47,7 @@ async fn bench_profile(profile: &'static str, params: HashParams, quick: bool, r
         issuer_base: None,
         triggers: userpool::triggers::TriggerSettings::default(),
         smtp: None,
+        tls_ca_file: None,
     };
     let ctx = Arc::new(Ctx::new(settings, Arc::new(SystemClock)).await.expect("context"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -31,6 +31,8 @@ pub struct Ctx {
     /// Parsed token signing keys.
     pub keys: crate::tokens::KeyCache,
     pub metrics: crate::metrics::Metrics,
+    /// TLS for outgoing connections (mail, webhooks, Lambda).
+    pub tls: Arc<crate::tls::TlsConnector>,
 }
 
 impl Ctx {
@@ -42,7 +44,14 @@ impl Ctx {
             .await
             .map_err(|e| format!("database: {e}"))?;
         let code_key = hex::decode(code_key).map_err(|e| format!("stored code key: {e}"))?;
-        let delivery = Delivery::new(store.clone(), Arc::clone(&clock), settings.test_endpoints, settings.smtp.clone());
+        let tls = Arc::new(crate::tls::TlsConnector::new(settings.tls_ca_file.clone()));
+        let delivery = Delivery::new(
+            store.clone(),
+            Arc::clone(&clock),
+            settings.test_endpoints,
+            settings.smtp.clone(),
+            Arc::clone(&tls),
+        );
         let recovery_quota = RateQuota::new(settings.recovery.rate_limit_per_second);
         Ok(Ctx {
             settings,
@@ -54,6 +63,7 @@ impl Ctx {
             recovery_quota,
             keys: Default::default(),
             metrics: Default::default(),
+            tls,
         })
     }
 }

@@ -98,6 +98,8 @@ pub struct FileConfig {
     pub trigger_timeout_ms: Option<u64>,
     /// Send emails through this mail server (README, "Mail").
     pub smtp: Option<SmtpSettings>,
+    /// PEM file of the CA certificates trusted for outgoing TLS (default: the system's).
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// Account-recovery limits (../shared/spec/cognito-recovery.md §2.2, §9).
@@ -155,6 +157,7 @@ pub struct Settings {
     pub issuer_base: Option<String>,
     pub triggers: TriggerSettings,
     pub smtp: Option<SmtpSettings>,
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
@@ -184,6 +187,7 @@ impl std::fmt::Debug for Settings {
             .field("issuer_base", &self.issuer_base)
             .field("triggers", &self.triggers)
             .field("smtp", &self.smtp)
+            .field("tls_ca_file", &self.tls_ca_file)
             .finish()
     }
 }
@@ -282,6 +286,7 @@ impl Settings {
             issuer_base: args.issuer_base.or(file.issuer_base),
             triggers,
             smtp: file.smtp,
+            tls_ca_file: file.tls_ca_file,
         })
     }
 }

@@ -9,6 +9,7 @@ use crate::clock::{Clock, civil_from_days};
 use crate::error::ApiResult;
 use crate::smtp::{self, Email, SmtpSettings};
 use crate::store::{MessageRow, Store};
+use crate::tls::TlsConnector;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -43,12 +44,19 @@ pub struct Delivery {
     /// not give live codes or temporary passwords (an email in the outbox keeps them until sent).
     keep_codes: bool,
     smtp: Option<SmtpSettings>,
+    tls: Arc<TlsConnector>,
     wake: Arc<Notify>,
 }
 
 impl Delivery {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, keep_codes: bool, smtp: Option<SmtpSettings>) -> Delivery {
-        Delivery { store, clock, keep_codes, smtp, wake: Arc::new(Notify::new()) }
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        keep_codes: bool,
+        smtp: Option<SmtpSettings>,
+        tls: Arc<TlsConnector>,
+    ) -> Delivery {
+        Delivery { store, clock, keep_codes, smtp, tls, wake: Arc::new(Notify::new()) }
     }
 
     pub async fn send(&self, mut m: Message) -> ApiResult<()> {
@@ -139,7 +147,7 @@ impl Delivery {
             date: rfc5322_date(m.created_at),
         };
         let started = std::time::Instant::now();
-        let result = smtp::send(settings, &email).await;
+        let result = smtp::send(settings, &self.tls, &email).await;
         let now = self.clock.now_ms();
         let outcome = match result {
             Ok(()) => {

@@ -19,5 +19,6 @@ pub mod protocol;
 pub mod smtp;
 pub mod srp;
 pub mod store;
+pub mod tls;
 pub mod tokens;
 pub mod triggers;

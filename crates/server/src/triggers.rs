@@ -10,6 +10,7 @@ use crate::app::Ctx;
 use crate::domain::pools::Pool;
 use crate::error::ApiResult;
 use crate::store::UserRow;
+use crate::tls::{Io, TlsConnector};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -21,12 +22,12 @@ use userpool_model::types::PreTokenGenerationLambdaVersionType;
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FunctionConfig {
-    /// `http://host:port/path`: the event is POSTed as JSON; a 2xx answer's body is the result.
+    /// `http(s)://host:port/path`: the event is POSTed as JSON; a 2xx answer's body is the result.
     pub webhook: Option<String>,
     /// A program and its arguments: the event on stdin, the result on stdout, exit status 0.
     pub command: Option<Vec<String>>,
-    /// `http://host:port` of a Lambda Invoke API (AWS's own needs TLS, which is not built in yet;
-    /// local Lambda emulators serve plain HTTP).
+    /// The Lambda Invoke API: `https://lambda.<region>.amazonaws.com`, or a local emulator's
+    /// `http://host:port`.
     pub lambda_endpoint: Option<String>,
     /// The region the Invoke call is signed for (default: the ARN's).
     pub region: Option<String>,
@@ -60,8 +61,8 @@ impl FunctionConfig {
             return Err(format!("function {arn}: lambda_endpoint needs access_key_id and secret_access_key"));
         }
         for url in [&self.webhook, &self.lambda_endpoint].into_iter().flatten() {
-            if !url.starts_with("http://") {
-                return Err(format!("function {arn}: {url} is not an http:// URL"));
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("function {arn}: {url} is not an http:// or https:// URL"));
             }
         }
         Ok(())
@@ -279,7 +280,7 @@ fn error_message(body: &[u8]) -> Option<String> {
 
 async fn invoke(ctx: &Ctx, function: &FunctionConfig, arn: &str, event: &[u8]) -> Result<Vec<u8>, Failure> {
     if let Some(url) = &function.webhook {
-        let (status, _, body) = http_post(url, &[("content-type", "application/json".into())], event).await?;
+        let (status, _, body) = http_post(&ctx.tls, url, &[("content-type", "application/json".into())], event).await?;
         return match status {
             200..=299 => Ok(body),
             _ => match error_message(&body) {
@@ -338,7 +339,7 @@ async fn lambda_invoke(
     let region = function.region.clone().or_else(|| parts.get(3).map(|r| (*r).to_string())).unwrap_or_default();
     let path = format!("/2015-03-31/functions/{name}/invocations");
     let query = qualifier.map(|q| format!("Qualifier={q}")).unwrap_or_default();
-    let host = endpoint.trim_start_matches("http://").split('/').next().unwrap_or_default().to_string();
+    let host = endpoint.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default().to_string();
     let mut headers: Vec<(&str, String)> = vec![
         ("content-type", "application/json".into()),
         ("host", host),
@@ -363,7 +364,7 @@ async fn lambda_invoke(
         endpoint.trim_end_matches('/'),
         if query.is_empty() { String::new() } else { format!("?{query}") }
     );
-    let (status, response_headers, body) = http_post(&url, &headers, event).await?;
+    let (status, response_headers, body) = http_post(&ctx.tls, &url, &headers, event).await?;
     if !(200..300).contains(&status) {
         let kind = response_headers.iter().find(|(k, _)| k == "x-amzn-errortype").map(|(_, v)| v.clone());
         return Err(Failure::Invocation(kind.unwrap_or_else(|| format!("HTTP {status}"))));
@@ -374,20 +375,35 @@ async fn lambda_invoke(
     Ok(body)
 }
 
-/// A minimal HTTP/1.1 POST over plain TCP: status, lowercased headers, body (by Content-Length,
+/// A minimal HTTP/1.1 POST over TCP or TLS: status, lowercased headers, body (by Content-Length,
 /// chunked, or to the end of the connection).
 async fn http_post(
+    tls: &TlsConnector,
     url: &str,
     headers: &[(&str, String)],
     body: &[u8],
 ) -> Result<(u16, Vec<(String, String)>, Vec<u8>), Failure> {
     let fail = |e: &dyn std::fmt::Display| Failure::Invocation(e.to_string());
-    let rest = url.strip_prefix("http://").ok_or_else(|| Failure::Invocation(format!("{url} is not http://")))?;
+    let (secure, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        _ => return Err(Failure::Invocation(format!("{url} is not an http(s) URL"))),
+    };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let mut stream = tokio::net::TcpStream::connect(authority).await.map_err(|e| fail(&e))?;
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    let address = if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:{}", if secure { 443 } else { 80 })
+    };
+    let tcp = tokio::net::TcpStream::connect(&address).await.map_err(|e| fail(&e))?;
+    let mut stream: Box<dyn Io> = Box::new(tcp);
+    if secure {
+        stream = tls.wrap(host, stream).await.map_err(Failure::Invocation)?;
+    }
     let mut request = format!("POST {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     if !headers.iter().any(|(k, _)| *k == "host") {
         request.push_str(&format!("Host: {authority}\r\n"));
@@ -399,7 +415,14 @@ async fn http_post(
     stream.write_all(request.as_bytes()).await.map_err(|e| fail(&e))?;
     stream.write_all(body).await.map_err(|e| fail(&e))?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.map_err(|e| fail(&e))?;
+    // Servers that close a TLS connection without close_notify (many do, after a response with
+    // a length) end the body all the same.
+    match stream.read_to_end(&mut raw).await {
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
+        other => {
+            other.map_err(|e| fail(&e))?;
+        }
+    }
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
