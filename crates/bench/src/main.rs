@@ -47,6 +47,7 @@ async fn bench_profile(profile: &'static str, params: HashParams, quick: bool, r
         issuer_base: None,
         triggers: userpool::triggers::TriggerSettings::default(),
         smtp: None,
+        sms: None,
         tls_ca_file: None,
     };
     let ctx = Arc::new(Ctx::new(settings, Arc::new(SystemClock)).await.expect("context"));

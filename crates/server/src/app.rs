@@ -50,6 +50,7 @@ impl Ctx {
             Arc::clone(&clock),
             settings.test_endpoints,
             settings.smtp.clone(),
+            settings.sms.clone(),
             Arc::clone(&tls),
         );
         let recovery_quota = RateQuota::new(settings.recovery.rate_limit_per_second);

@@ -2,6 +2,7 @@
 //! An unknown key in the file is an error.
 
 use crate::hashing::HashParams;
+use crate::sms::SmsSettings;
 use crate::smtp::SmtpSettings;
 use crate::triggers::{FunctionConfig, TriggerSettings};
 use serde::Deserialize;
@@ -98,6 +99,8 @@ pub struct FileConfig {
     pub trigger_timeout_ms: Option<u64>,
     /// Send emails through this mail server (README, "Mail").
     pub smtp: Option<SmtpSettings>,
+    /// Send text messages through SNS or a webhook (README, "Mail").
+    pub sms: Option<SmsSettings>,
     /// PEM file of the CA certificates trusted for outgoing TLS (default: the system's).
     pub tls_ca_file: Option<PathBuf>,
 }
@@ -157,6 +160,7 @@ pub struct Settings {
     pub issuer_base: Option<String>,
     pub triggers: TriggerSettings,
     pub smtp: Option<SmtpSettings>,
+    pub sms: Option<SmsSettings>,
     pub tls_ca_file: Option<PathBuf>,
 }
 
@@ -187,6 +191,7 @@ impl std::fmt::Debug for Settings {
             .field("issuer_base", &self.issuer_base)
             .field("triggers", &self.triggers)
             .field("smtp", &self.smtp)
+            .field("sms", &self.sms)
             .field("tls_ca_file", &self.tls_ca_file)
             .finish()
     }
@@ -263,6 +268,9 @@ impl Settings {
                 .or(file.recovery_rate_limit)
                 .unwrap_or(defaults.rate_limit_per_second),
         };
+        if let Some(sms) = &file.sms {
+            sms.check()?;
+        }
         for (arn, function) in &file.functions {
             function.check(arn)?;
         }
@@ -286,6 +294,7 @@ impl Settings {
             issuer_base: args.issuer_base.or(file.issuer_base),
             triggers,
             smtp: file.smtp,
+            sms: file.sms,
             tls_ca_file: file.tls_ca_file,
         })
     }

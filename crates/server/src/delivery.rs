@@ -3,10 +3,11 @@
 //! /_userpool/messages) and logged without its code. With `[smtp]` configured, an email also
 //! waits in that table, the outbox, until the mail server has accepted it: a background task
 //! sends due messages, retries with backoff while the server is down, and then forgets the code
-//! (issue 5). SMS is recorded only; an SMS sink is not built yet.
+//! (issue 5). With `[sms]` configured, text messages go the same way to SNS or a webhook.
 
 use crate::clock::{Clock, civil_from_days};
 use crate::error::ApiResult;
+use crate::sms::{self, SmsSettings};
 use crate::smtp::{self, Email, SmtpSettings};
 use crate::store::{MessageRow, Store};
 use crate::tls::TlsConnector;
@@ -44,6 +45,7 @@ pub struct Delivery {
     /// not give live codes or temporary passwords (an email in the outbox keeps them until sent).
     keep_codes: bool,
     smtp: Option<SmtpSettings>,
+    sms: Option<SmsSettings>,
     tls: Arc<TlsConnector>,
     wake: Arc<Notify>,
 }
@@ -54,13 +56,22 @@ impl Delivery {
         clock: Arc<dyn Clock>,
         keep_codes: bool,
         smtp: Option<SmtpSettings>,
+        sms: Option<SmsSettings>,
         tls: Arc<TlsConnector>,
     ) -> Delivery {
-        Delivery { store, clock, keep_codes, smtp, tls, wake: Arc::new(Notify::new()) }
+        Delivery { store, clock, keep_codes, smtp, sms, tls, wake: Arc::new(Notify::new()) }
+    }
+
+    /// Whether messages of this medium wait in the outbox for a sink.
+    fn has_sink(&self, medium: &str) -> bool {
+        match medium {
+            "EMAIL" => self.smtp.is_some(),
+            _ => self.sms.is_some(),
+        }
     }
 
     pub async fn send(&self, mut m: Message) -> ApiResult<()> {
-        let outbox = self.smtp.is_some() && m.medium == DeliveryMediumType::Email;
+        let outbox = self.has_sink(m.medium.as_str());
         if !self.keep_codes
             && !outbox
             && let Some(code) = m.code.take()
@@ -96,11 +107,13 @@ impl Delivery {
         Ok(())
     }
 
-    /// The outbox sender: runs until the process ends, when `[smtp]` is configured.
+    /// The outbox sender: runs until the process ends, when `[smtp]` or `[sms]` is configured.
     pub async fn run_outbox(self) {
-        let Some(settings) = self.smtp.clone() else { return };
+        if self.smtp.is_none() && self.sms.is_none() {
+            return;
+        }
         loop {
-            let sent = self.send_due(&settings).await;
+            let sent = self.send_due().await;
             if sent == 0 {
                 // New mail wakes the task at once; retries are found by the periodic look.
                 let _ = tokio::time::timeout(Duration::from_millis(500), self.wake.notified()).await;
@@ -109,7 +122,7 @@ impl Delivery {
     }
 
     /// Sends what is due; returns how many messages it tried.
-    async fn send_due(&self, settings: &SmtpSettings) -> usize {
+    async fn send_due(&self) -> usize {
         let now = self.clock.now_ms();
         let due = match self.store.due_messages(now, 20).await {
             Ok(due) => due,
@@ -130,28 +143,47 @@ impl Delivery {
                 }
             };
             tried += 1;
-            self.deliver(settings, &message).await;
+            self.deliver(&message).await;
         }
         tried
     }
 
-    async fn deliver(&self, settings: &SmtpSettings, m: &MessageRow) {
-        let from = m.sender.clone().or_else(|| settings.from.clone()).unwrap_or_else(|| COGNITO_DEFAULT_FROM.into());
-        let email = Email {
-            from: &from,
-            to: &m.destination,
-            reply_to: m.reply_to.as_deref(),
-            subject: m.subject.as_deref().unwrap_or_default(),
-            body: &m.body,
-            message_id: &m.id,
-            date: rfc5322_date(m.created_at),
-        };
+    /// One attempt at one message, through the sink of its medium.
+    async fn attempt(&self, m: &MessageRow) -> Result<(), String> {
+        match (m.delivery_medium.as_str(), &self.smtp, &self.sms) {
+            ("EMAIL", Some(settings), _) => {
+                let from =
+                    m.sender.clone().or_else(|| settings.from.clone()).unwrap_or_else(|| COGNITO_DEFAULT_FROM.into());
+                let email = Email {
+                    from: &from,
+                    to: &m.destination,
+                    reply_to: m.reply_to.as_deref(),
+                    subject: m.subject.as_deref().unwrap_or_default(),
+                    body: &m.body,
+                    message_id: &m.id,
+                    date: rfc5322_date(m.created_at),
+                };
+                smtp::send(settings, &self.tls, &email).await
+            }
+            ("SMS", _, Some(settings)) => {
+                sms::send(settings, &self.tls, &m.destination, &m.body, &m.id, self.clock.now_ms()).await
+            }
+            (medium, _, _) => Err(format!("no {medium} sink is configured")),
+        }
+    }
+
+    async fn deliver(&self, m: &MessageRow) {
         let started = std::time::Instant::now();
-        let result = smtp::send(settings, &self.tls, &email).await;
+        let result = self.attempt(m).await;
         let now = self.clock.now_ms();
         let outcome = match result {
             Ok(()) => {
-                tracing::info!(message_id = m.id, ms = started.elapsed().as_millis(), "email sent");
+                tracing::info!(
+                    message_id = m.id,
+                    medium = m.delivery_medium,
+                    ms = started.elapsed().as_millis(),
+                    "message sent"
+                );
                 let redacted = match &m.code {
                     Some(code) => m.body.replace(code.as_str(), "{####}"),
                     None => m.body.clone(),
@@ -159,9 +191,15 @@ impl Delivery {
                 self.store.message_sent(&m.id, &redacted, now).await
             }
             Err(error) => {
-                let cap = settings.retry_max_seconds.unwrap_or(300).max(1);
+                let cap = self.smtp.as_ref().and_then(|s| s.retry_max_seconds).unwrap_or(300).max(1);
                 let wait = 2u64.saturating_pow(u32::try_from(m.attempts.max(0)).unwrap_or(u32::MAX)).min(cap);
-                tracing::warn!(message_id = m.id, attempt = m.attempts + 1, retry_in_s = wait, error, "email not sent");
+                tracing::warn!(
+                    message_id = m.id,
+                    attempt = m.attempts + 1,
+                    retry_in_s = wait,
+                    error,
+                    "message not sent"
+                );
                 self.store.message_failed(&m.id, &error, now + i64::try_from(wait * 1000).unwrap_or(i64::MAX)).await
             }
         };

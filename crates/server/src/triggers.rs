@@ -9,13 +9,13 @@ use crate::api_error;
 use crate::app::Ctx;
 use crate::domain::pools::Pool;
 use crate::error::ApiResult;
+use crate::http_client;
 use crate::store::UserRow;
-use crate::tls::{Io, TlsConnector};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use userpool_model::types::PreTokenGenerationLambdaVersionType;
 
 /// How to run one function ARN: exactly one of `webhook`, `command` or `lambda_endpoint`.
@@ -280,7 +280,9 @@ fn error_message(body: &[u8]) -> Option<String> {
 
 async fn invoke(ctx: &Ctx, function: &FunctionConfig, arn: &str, event: &[u8]) -> Result<Vec<u8>, Failure> {
     if let Some(url) = &function.webhook {
-        let (status, _, body) = http_post(&ctx.tls, url, &[("content-type", "application/json".into())], event).await?;
+        let (status, _, body) = http_client::post(&ctx.tls, url, &[("content-type", "application/json".into())], event)
+            .await
+            .map_err(Failure::Invocation)?;
         return match status {
             200..=299 => Ok(body),
             _ => match error_message(&body) {
@@ -364,7 +366,8 @@ async fn lambda_invoke(
         endpoint.trim_end_matches('/'),
         if query.is_empty() { String::new() } else { format!("?{query}") }
     );
-    let (status, response_headers, body) = http_post(&ctx.tls, &url, &headers, event).await?;
+    let (status, response_headers, body) =
+        http_client::post(&ctx.tls, &url, &headers, event).await.map_err(Failure::Invocation)?;
     if !(200..300).contains(&status) {
         let kind = response_headers.iter().find(|(k, _)| k == "x-amzn-errortype").map(|(_, v)| v.clone());
         return Err(Failure::Invocation(kind.unwrap_or_else(|| format!("HTTP {status}"))));
@@ -373,87 +376,4 @@ async fn lambda_invoke(
         return Err(Failure::Function(error_message(&body).unwrap_or_else(|| "Unhandled".into())));
     }
     Ok(body)
-}
-
-/// A minimal HTTP/1.1 POST over TCP or TLS: status, lowercased headers, body (by Content-Length,
-/// chunked, or to the end of the connection).
-async fn http_post(
-    tls: &TlsConnector,
-    url: &str,
-    headers: &[(&str, String)],
-    body: &[u8],
-) -> Result<(u16, Vec<(String, String)>, Vec<u8>), Failure> {
-    let fail = |e: &dyn std::fmt::Display| Failure::Invocation(e.to_string());
-    let (secure, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
-        (Some(rest), _) => (true, rest),
-        (None, Some(rest)) => (false, rest),
-        _ => return Err(Failure::Invocation(format!("{url} is not an http(s) URL"))),
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-    let address = if authority.contains(':') {
-        authority.to_string()
-    } else {
-        format!("{authority}:{}", if secure { 443 } else { 80 })
-    };
-    let tcp = tokio::net::TcpStream::connect(&address).await.map_err(|e| fail(&e))?;
-    let mut stream: Box<dyn Io> = Box::new(tcp);
-    if secure {
-        stream = tls.wrap(host, stream).await.map_err(Failure::Invocation)?;
-    }
-    let mut request = format!("POST {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    if !headers.iter().any(|(k, _)| *k == "host") {
-        request.push_str(&format!("Host: {authority}\r\n"));
-    }
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await.map_err(|e| fail(&e))?;
-    stream.write_all(body).await.map_err(|e| fail(&e))?;
-    let mut raw = Vec::new();
-    // Servers that close a TLS connection without close_notify (many do, after a response with
-    // a length) end the body all the same.
-    match stream.read_to_end(&mut raw).await {
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
-        other => {
-            other.map_err(|e| fail(&e))?;
-        }
-    }
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| Failure::Invocation("malformed HTTP response".into()))?;
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut payload = raw[split + 4..].to_vec();
-    let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked")) {
-        payload = dechunk(&payload).ok_or_else(|| Failure::Invocation("malformed chunked body".into()))?;
-    } else if let Some(n) = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()) {
-        payload.truncate(n);
-    }
-    Ok((status, headers, payload))
-}
-
-fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(data.get(..size)?);
-        data = data.get(size + 2..)?;
-    }
 }

@@ -85,6 +85,7 @@ pub fn settings(database_url: &str, credentials: Option<Credentials>) -> Setting
         issuer_base: None,
         triggers: userpool::triggers::TriggerSettings::default(),
         smtp: None,
+        sms: None,
         tls_ca_file: None,
     }
 }

@@ -1,0 +1,121 @@
+//! SMS delivery (issue 5): through Amazon SNS's Publish API (SigV4-signed, to AWS or to a local
+//! SNS emulator) or to a webhook. Without `[sms]`, text messages are only recorded.
+//! https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
+
+use crate::config::Credentials;
+use crate::http_client;
+use crate::tls::TlsConnector;
+use serde::Deserialize;
+use serde_json::json;
+
+/// Exactly one of `webhook` and `sns_endpoint`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSettings {
+    /// POST `{"PhoneNumber", "Message", "MessageId"}` as JSON; any 2xx answer is a delivery.
+    pub webhook: Option<String>,
+    /// SNS, e.g. `https://sns.us-east-1.amazonaws.com`.
+    pub sns_endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+impl std::fmt::Debug for SmsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsSettings")
+            .field("webhook", &self.webhook)
+            .field("sns_endpoint", &self.sns_endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl SmsSettings {
+    pub fn check(&self) -> Result<(), String> {
+        match (&self.webhook, &self.sns_endpoint) {
+            (Some(_), None) => Ok(()),
+            (None, Some(_)) if self.access_key_id.is_some() && self.secret_access_key.is_some() => Ok(()),
+            (None, Some(_)) => Err("[sms]: sns_endpoint needs access_key_id and secret_access_key".into()),
+            _ => Err("[sms]: give exactly one of webhook and sns_endpoint".into()),
+        }
+    }
+}
+
+/// `application/x-www-form-urlencoded` as AWS query APIs want it: every byte but the unreserved
+/// ones percent-encoded (which is also SigV4's canonical form).
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Sends one text; Ok once the sink has accepted it.
+pub async fn send(
+    settings: &SmsSettings,
+    tls: &TlsConnector,
+    phone_number: &str,
+    message: &str,
+    message_id: &str,
+    now_ms: i64,
+) -> Result<(), String> {
+    if let Some(url) = &settings.webhook {
+        let body = json!({"PhoneNumber": phone_number, "Message": message, "MessageId": message_id}).to_string();
+        let headers = [("content-type", "application/json".to_string())];
+        let (status, _, _) = http_client::post(tls, url, &headers, body.as_bytes()).await?;
+        return if (200..300).contains(&status) { Ok(()) } else { Err(format!("SMS webhook answered HTTP {status}")) };
+    }
+    let endpoint = settings.sns_endpoint.as_deref().unwrap_or_default().trim_end_matches('/');
+    let host = endpoint.split("://").nth(1).unwrap_or_default().to_string();
+    let region = settings.region.clone().unwrap_or_else(|| {
+        // sns.<region>.amazonaws.com
+        host.split('.').nth(1).filter(|_| host.starts_with("sns.")).unwrap_or("us-east-1").to_string()
+    });
+    let body = format!(
+        "Action=Publish&Message={}&PhoneNumber={}&Version=2010-03-31",
+        form_encode(message),
+        form_encode(phone_number)
+    );
+    let mut headers: Vec<(&str, String)> = vec![
+        ("content-type", "application/x-www-form-urlencoded; charset=utf-8".into()),
+        ("host", host),
+        ("x-amz-date", crate::protocol::sigv4::amz_date(now_ms)),
+    ];
+    let credentials = Credentials {
+        access_key_id: settings.access_key_id.clone().unwrap_or_default(),
+        secret_access_key: settings.secret_access_key.clone().unwrap_or_default(),
+    };
+    let authorization = crate::protocol::sigv4::authorization(
+        &credentials,
+        &region,
+        "sns",
+        ("POST", "/", ""),
+        &headers,
+        body.as_bytes(),
+    );
+    headers.push(("authorization", authorization));
+    let (status, _, answer) = http_client::post(tls, &format!("{endpoint}/"), &headers, body.as_bytes()).await?;
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        let text = String::from_utf8_lossy(&answer);
+        let code = text.split("<Code>").nth(1).and_then(|r| r.split("</Code>").next()).unwrap_or("no error code");
+        Err(format!("SNS Publish answered HTTP {status} ({code})"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn form_encoding_keeps_only_unreserved_bytes() {
+        assert_eq!(super::form_encode("Your code is 123456."), "Your%20code%20is%20123456.");
+        assert_eq!(super::form_encode("+15555550100"), "%2B15555550100");
+        assert_eq!(super::form_encode("é~"), "%C3%A9~");
+    }
+}
