@@ -538,3 +538,28 @@ def test_an_https_webhook_with_a_configured_ca(tmp_path):
     finally:
         server.stop()
         httpd.shutdown()
+
+
+def test_user_migration_attempts_meet_the_sign_in_budget(env):
+    functions, cognito, _, _ = env
+    functions.answers["migrate"] = lambda e: (400, {"errorMessage": "Bad password", "errorType": "Error"})
+    pool_id, client_id = pool_with(cognito, {"UserMigration": arn("hook-migrate")})
+    before = len(functions.received("migrate"))
+    for _ in range(5):
+        with pytest.raises(ClientError) as e:
+            sign_in(cognito, client_id, "guess", "Guess-Passw0rd")
+        assert error_code(e.value) == "UserLambdaValidationException"
+    with pytest.raises(ClientError) as e:
+        sign_in(cognito, client_id, "guess", "Guess-Passw0rd")
+    assert (error_code(e.value), error_message(e.value)) == ("NotAuthorizedException", "Password attempts exceeded")
+    assert len(functions.received("migrate")) - before == 5, "the function is not asked past the budget"
+
+
+def test_a_custom_message_without_the_code_is_not_used(env):
+    functions, cognito, url, _ = env
+    functions.answers["custom"] = lambda e: (200, {**e, "response": {"emailMessage": "No code here"}})
+    pool_id, client_id = pool_with(cognito, {"CustomMessage": arn("hook-custom")})
+    confirmed_user(cognito, pool_id)
+    cognito.forgot_password(ClientId=client_id, Username="tia")
+    message = read_messages(url, pool_id, "tia")[-1]
+    assert message["Code"] in message["Body"] and message["Body"] != "No code here"

@@ -271,6 +271,9 @@ impl Settings {
         if let Some(sms) = &file.sms {
             sms.check()?;
         }
+        if let Some(smtp) = &file.smtp {
+            smtp.check()?;
+        }
         for (arn, function) in &file.functions {
             function.check(arn)?;
         }

@@ -16,6 +16,13 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use userpool_model::types::DeliveryMediumType;
 
+/// How long a node holds a message it is sending; one attempt must end well within it.
+const LEASE_MS: i64 = 120_000;
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// A message still unsent after this long is given up: every code it could carry has expired
+/// (the longest-lived, sign-up and attribute codes, last 24 hours).
+const GIVE_UP_AFTER_MS: i64 = 24 * 3600 * 1000;
+
 /// Cognito's sender when a pool sends with its default email account.
 const COGNITO_DEFAULT_FROM: &str = "no-reply@verificationemail.com";
 
@@ -123,8 +130,7 @@ impl Delivery {
 
     /// Sends what is due; returns how many messages it tried.
     async fn send_due(&self) -> usize {
-        let now = self.clock.now_ms();
-        let due = match self.store.due_messages(now, 20).await {
+        let due = match self.store.due_messages(self.clock.now_ms(), 20).await {
             Ok(due) => due,
             Err(e) => {
                 tracing::error!(cause = %e, "reading the outbox failed");
@@ -133,8 +139,9 @@ impl Delivery {
         };
         let mut tried = 0;
         for (id, seen) in due {
-            // The lease outlasts one SMTP exchange; another node takes the message only after it.
-            let message = match self.store.claim_message(&id, seen, now + 120_000).await {
+            // The lease outlasts one attempt; another node takes the message only after it.
+            let lease = self.clock.now_ms() + LEASE_MS;
+            let message = match self.store.claim_message(&id, seen, lease).await {
                 Ok(Some(m)) => m,
                 Ok(None) => continue,
                 Err(e) => {
@@ -143,7 +150,7 @@ impl Delivery {
                 }
             };
             tried += 1;
-            self.deliver(&message).await;
+            self.deliver(&message, lease).await;
         }
         tried
     }
@@ -172,9 +179,14 @@ impl Delivery {
         }
     }
 
-    async fn deliver(&self, m: &MessageRow) {
+    /// One attempt, then its result, recorded only while this node still holds the lease (a late
+    /// result must not undo another node's).
+    async fn deliver(&self, m: &MessageRow, lease: i64) {
         let started = std::time::Instant::now();
-        let result = self.attempt(m).await;
+        let result = match tokio::time::timeout(ATTEMPT_TIMEOUT, self.attempt(m)).await {
+            Ok(result) => result,
+            Err(_) => Err("the attempt timed out".to_string()),
+        };
         let now = self.clock.now_ms();
         let outcome = match result {
             Ok(()) => {
@@ -188,11 +200,23 @@ impl Delivery {
                     Some(code) => m.body.replace(code.as_str(), "{####}"),
                     None => m.body.clone(),
                 };
-                self.store.message_sent(&m.id, &redacted, now).await
+                self.store.message_sent(&m.id, lease, &redacted, now).await
+            }
+            Err(error) if now - m.created_at > GIVE_UP_AFTER_MS => {
+                tracing::error!(message_id = m.id, attempts = m.attempts + 1, error, "message given up");
+                let redacted = match &m.code {
+                    Some(code) => m.body.replace(code.as_str(), "{####}"),
+                    None => m.body.clone(),
+                };
+                self.store.message_given_up(&m.id, lease, &redacted, &error).await
             }
             Err(error) => {
-                let cap = self.smtp.as_ref().and_then(|s| s.retry_max_seconds).unwrap_or(300).max(1);
-                let wait = 2u64.saturating_pow(u32::try_from(m.attempts.max(0)).unwrap_or(u32::MAX)).min(cap);
+                let cap = match m.delivery_medium.as_str() {
+                    "EMAIL" => self.smtp.as_ref().and_then(|s| s.retry_max_seconds),
+                    _ => None,
+                };
+                let cap = i64::try_from(cap.unwrap_or(300).clamp(1, 3600)).unwrap_or(3600);
+                let wait = 2i64.saturating_pow(u32::try_from(m.attempts.clamp(0, 30)).unwrap_or(30)).min(cap);
                 tracing::warn!(
                     message_id = m.id,
                     attempt = m.attempts + 1,
@@ -200,7 +224,7 @@ impl Delivery {
                     error,
                     "message not sent"
                 );
-                self.store.message_failed(&m.id, &error, now + i64::try_from(wait * 1000).unwrap_or(i64::MAX)).await
+                self.store.message_failed(&m.id, lease, &error, now + wait * 1000).await
             }
         };
         if let Err(e) = outcome {

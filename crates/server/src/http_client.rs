@@ -4,6 +4,9 @@
 use crate::tls::{Io, TlsConnector};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// Lambda's own limit on a synchronous answer (6 MB), for every answer this client reads.
+pub const MAX_RESPONSE_BYTES: u64 = 6 * 1024 * 1024;
+
 /// A minimal HTTP/1.1 POST over TCP or TLS: status, lowercased headers, body (by Content-Length,
 /// chunked, or to the end of the connection).
 pub async fn post(
@@ -45,12 +48,16 @@ pub async fn post(
     stream.write_all(body).await.map_err(|e| fail(&e))?;
     let mut raw = Vec::new();
     // Servers that close a TLS connection without close_notify (many do, after a response with
-    // a length) end the body all the same.
-    match stream.read_to_end(&mut raw).await {
+    // a length) end the body all the same; a length check below catches a cut-off one.
+    let mut limited = (&mut stream).take(MAX_RESPONSE_BYTES + 1);
+    match limited.read_to_end(&mut raw).await {
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
         other => {
             other.map_err(|e| fail(&e))?;
         }
+    }
+    if raw.len() as u64 > MAX_RESPONSE_BYTES {
+        return Err(format!("the answer is longer than {MAX_RESPONSE_BYTES} bytes"));
     }
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| "malformed HTTP response".to_string())?;
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
@@ -64,6 +71,9 @@ pub async fn post(
     if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked")) {
         payload = dechunk(&payload).ok_or_else(|| "malformed chunked body".to_string())?;
     } else if let Some(n) = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()) {
+        if payload.len() < n {
+            return Err("the answer ended before its Content-Length".into());
+        }
         payload.truncate(n);
     }
     Ok((status, headers, payload))

@@ -78,10 +78,16 @@ impl Metrics {
                 let _ = writeln!(out, "{name}_seconds_count{{{labels}}} {}", h.count);
             }
         }
-        let _ = writeln!(out, "# HELP userpool_outbox_messages Emails waiting in the outbox.");
+        let _ = writeln!(
+            out,
+            "# HELP userpool_outbox_messages Messages (emails and texts) waiting in the outbox or being sent."
+        );
         let _ = writeln!(out, "# TYPE userpool_outbox_messages gauge");
         let _ = writeln!(out, "userpool_outbox_messages {}", outbox.0);
-        let _ = writeln!(out, "# HELP userpool_outbox_oldest_age_seconds Age of the oldest email waiting (0: none).");
+        let _ = writeln!(
+            out,
+            "# HELP userpool_outbox_oldest_age_seconds Age of the oldest message in the outbox (0: none)."
+        );
         let _ = writeln!(out, "# TYPE userpool_outbox_oldest_age_seconds gauge");
         let _ = writeln!(out, "userpool_outbox_oldest_age_seconds {}", outbox.1);
         out

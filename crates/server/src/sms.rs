@@ -4,6 +4,7 @@
 
 use crate::config::Credentials;
 use crate::http_client;
+use crate::protocol::sigv4::uri_encode;
 use crate::tls::TlsConnector;
 use serde::Deserialize;
 use serde_json::json;
@@ -44,18 +45,6 @@ impl SmsSettings {
     }
 }
 
-/// `application/x-www-form-urlencoded` as AWS query APIs want it: every byte but the unreserved
-/// ones percent-encoded (which is also SigV4's canonical form).
-fn form_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Sends one text; Ok once the sink has accepted it.
 pub async fn send(
     settings: &SmsSettings,
@@ -79,8 +68,8 @@ pub async fn send(
     });
     let body = format!(
         "Action=Publish&Message={}&PhoneNumber={}&Version=2010-03-31",
-        form_encode(message),
-        form_encode(phone_number)
+        uri_encode(message),
+        uri_encode(phone_number)
     );
     let mut headers: Vec<(&str, String)> = vec![
         ("content-type", "application/x-www-form-urlencoded; charset=utf-8".into()),
@@ -107,15 +96,5 @@ pub async fn send(
         let text = String::from_utf8_lossy(&answer);
         let code = text.split("<Code>").nth(1).and_then(|r| r.split("</Code>").next()).unwrap_or("no error code");
         Err(format!("SNS Publish answered HTTP {status} ({code})"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn form_encoding_keeps_only_unreserved_bytes() {
-        assert_eq!(super::form_encode("Your code is 123456."), "Your%20code%20is%20123456.");
-        assert_eq!(super::form_encode("+15555550100"), "%2B15555550100");
-        assert_eq!(super::form_encode("é~"), "%C3%A9~");
     }
 }

@@ -43,6 +43,23 @@ const fn default_port() -> u16 {
     25
 }
 
+impl SmtpSettings {
+    /// Credentials go together, and never in clear text over the network: AUTH over plain SMTP
+    /// is allowed to a relay on this machine only.
+    pub fn check(&self) -> Result<(), String> {
+        if self.username.is_some() != self.password.is_some() {
+            return Err("[smtp]: username and password go together".into());
+        }
+        let loopback = matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "::1");
+        if self.username.is_some() && self.security == Security::Plain && !loopback {
+            return Err(
+                "[smtp]: a password would cross the network in clear text; set security to starttls or tls".into()
+            );
+        }
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for SmtpSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SmtpSettings")
@@ -102,9 +119,11 @@ impl Session {
     }
 }
 
-/// Header values cannot carry line breaks (header injection).
+/// Header values cannot carry line breaks (header injection); text that is not ASCII is
+/// encoded as RFC 2047 asks.
 fn header(value: &str) -> String {
-    value.replace(['\r', '\n'], " ")
+    let flat = value.replace(['\r', '\n'], " ");
+    if flat.is_ascii() { flat } else { format!("=?UTF-8?B?{}?=", STANDARD.encode(flat)) }
 }
 
 /// The address of `Name <address>`, for the envelope.
@@ -140,14 +159,20 @@ pub async fn send(settings: &SmtpSettings, tls: &TlsConnector, email: &Email<'_>
         let token = STANDARD.encode(format!("\0{user}\0{password}"));
         s.command(&format!("AUTH PLAIN {token}"), 235).await?;
     }
-    s.command(&format!("MAIL FROM:<{}>", header(envelope_address(email.from))), 250).await?;
-    s.command(&format!("RCPT TO:<{}>", header(envelope_address(email.to))), 250).await?;
+    // The recipient is an attribute value: used as it is, and refused if it could end the
+    // address or the command early.
+    if email.to.contains(['<', '>', '\r', '\n']) {
+        return Err("the recipient is not a plain address".into());
+    }
+    s.command(&format!("MAIL FROM:<{}>", envelope_address(email.from).replace(['\r', '\n', '<', '>'], "")), 250)
+        .await?;
+    s.command(&format!("RCPT TO:<{}>", email.to), 250).await?;
     s.command("DATA", 354).await?;
     let mut data = format!(
         "From: {}\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\nMessage-ID: <{}@userpool>\r\nMIME-Version: 1.0\r\n\
          Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n",
         header(email.from),
-        header(email.to),
+        email.to,
         header(email.subject),
         email.date,
         email.message_id
@@ -156,7 +181,10 @@ pub async fn send(settings: &SmtpSettings, tls: &TlsConnector, email: &Email<'_>
         data.push_str(&format!("Reply-To: {}\r\n", header(reply_to)));
     }
     data.push_str("\r\n");
-    for line in email.body.lines() {
+    // Every line break becomes CRLF; a lone CR is a break too (a bare CR before a dot could end
+    // the message early on a lenient server).
+    let body = email.body.replace("\r\n", "\n").replace('\r', "\n");
+    for line in body.lines() {
         // Dot-stuffing: a line that starts with a dot gets another one (RFC 5321 §4.5.2).
         if line.starts_with('.') {
             data.push('.');

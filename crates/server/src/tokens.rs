@@ -280,7 +280,7 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
     }
     let mut access_claims = json!({
         "sub": t.user.sub, "iss": t.issuer, "client_id": client_id, "origin_jti": origin_jti, "event_id": event_id,
-        "token_use": "access", "scope": "aws.cognito.signin.user.admin", "auth_time": t.auth_time,
+        "token_use": "access", "scope": USER_ADMIN_SCOPE, "auth_time": t.auth_time,
         "exp": now + access_ttl, "iat": now, "jti": uuid::Uuid::new_v4().to_string(), "username": t.user.username,
     });
     if !groups.is_empty() {
@@ -399,7 +399,7 @@ async fn pre_token_generation(
         "groupConfiguration": {"groupsToOverride": groups, "iamRolesToOverride": [], "preferredRole": null},
     });
     if version != "1" {
-        request["scopes"] = json!(["aws.cognito.signin.user.admin"]);
+        request["scopes"] = json!([USER_ADMIN_SCOPE]);
     }
     let event = Event {
         trigger: Trigger::PreTokenGeneration,
@@ -445,8 +445,11 @@ async fn pre_token_generation(
     };
     // groupOverrideDetails replaces the groups of both tokens; an empty list removes them.
     if let Some(Value::Object(group_details)) = group_details {
-        let overridden: Vec<Value> =
-            group_details.get("groupsToOverride").and_then(Value::as_array).cloned().unwrap_or_default();
+        let overridden: Vec<Value> = group_details
+            .get("groupsToOverride")
+            .and_then(Value::as_array)
+            .map(|groups| groups.iter().filter(|g| g.is_string()).cloned().collect())
+            .unwrap_or_default();
         for claims in [&mut *id_claims, &mut *access_claims] {
             if overridden.is_empty() {
                 claims.remove("cognito:groups");
@@ -457,6 +460,9 @@ async fn pre_token_generation(
     }
     Ok(())
 }
+
+/// The scope of the access tokens a sign-in issues, which the self-service operations require.
+const USER_ADMIN_SCOPE: &str = "aws.cognito.signin.user.admin";
 
 /// The pool, user and claims behind an access token sent to a token-bearing operation
 /// (GetUser, ChangePassword, GlobalSignOut, ...). `Invalid Access Token` unless it is an access
@@ -480,6 +486,12 @@ pub async fn access_token_user(
         Err(e) => return Err(e),
     };
     let claims = verify(ctx, &pool.id, token, TokenUse::Access).await?.ok_or_else(invalid)?;
+    // The self-service operations need the scope Cognito gives them; a PreTokenGeneration
+    // function may have taken it away.
+    let scopes = claims.get("scope").and_then(Value::as_str).unwrap_or_default();
+    if !scopes.split(' ').any(|s| s == USER_ADMIN_SCOPE) {
+        return Err(crate::api_error!(NotAuthorizedException, "Access Token does not have required scopes"));
+    }
     let sub = claims.get("sub").and_then(Value::as_str).ok_or_else(invalid)?;
     let user = ctx.store.find_user_by_sub(&pool.id, sub).await?.ok_or_else(invalid)?;
     let issued = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);

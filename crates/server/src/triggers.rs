@@ -243,10 +243,17 @@ async fn call(
                 tracing::info!(trigger = name, source, attempt, "trigger function failed");
                 return Err(api_error!(UserLambdaValidationException, "{name} failed with error {message}."));
             }
-            Ok(Err(Failure::Invocation(why))) => reason = why,
-            Err(_) => reason = "Socket timeout while invoking Lambda function".into(),
+            Ok(Err(Failure::Invocation(why))) => {
+                tracing::warn!(trigger = name, attempt, reason = why, "trigger invocation failed");
+                // The caller learns a Lambda error type, not paths, addresses or TLS details.
+                let lambda_error = why.ends_with("Exception") && !why.contains(char::is_whitespace);
+                reason = if lambda_error { why } else { "the function could not be reached".into() };
+            }
+            Err(_) => {
+                tracing::warn!(trigger = name, attempt, "trigger timed out");
+                reason = "Socket timeout while invoking Lambda function".into();
+            }
         }
-        tracing::warn!(trigger = name, attempt, reason, "trigger invocation failed");
     }
     Err(api_error!(UnexpectedLambdaException, "{name} invocation failed due to error {reason}."))
 }
@@ -307,11 +314,21 @@ async fn run_command(argv: &[String], event: &[u8]) -> Result<Vec<u8>, Failure> 
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| Failure::Invocation(format!("cannot run {}: {e}", argv[0])))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A program that exits without reading its input is its own business.
-        let _ = stdin.write_all(event).await;
-    }
+    // The event is written while the output is read: a program that answers as it reads would
+    // otherwise fill its stdout pipe and wait for us while we wait for it.
+    let stdin = child.stdin.take();
+    let event = event.to_vec();
+    let feed = tokio::spawn(async move {
+        if let Some(mut stdin) = stdin {
+            // A program that exits without reading its input is its own business.
+            let _ = stdin.write_all(&event).await;
+        }
+    });
     let output = child.wait_with_output().await.map_err(|e| Failure::Invocation(e.to_string()))?;
+    feed.abort();
+    if output.stdout.len() as u64 > http_client::MAX_RESPONSE_BYTES {
+        return Err(Failure::Invocation("the answer is longer than 6 MiB".into()));
+    }
     if output.status.success() {
         return Ok(output.stdout);
     }
@@ -336,11 +353,12 @@ async fn lambda_invoke(
     let (name, qualifier) = match parts.as_slice() {
         [_, _, _, _, _, "function", name] => (*name, None),
         [_, _, _, _, _, "function", name, qualifier] => (*name, Some(*qualifier)),
-        _ => (arn, None),
+        _ => return Err(Failure::Invocation(format!("{arn} is not a Lambda function ARN"))),
     };
     let region = function.region.clone().or_else(|| parts.get(3).map(|r| (*r).to_string())).unwrap_or_default();
     let path = format!("/2015-03-31/functions/{name}/invocations");
-    let query = qualifier.map(|q| format!("Qualifier={q}")).unwrap_or_default();
+    // A qualifier such as $LATEST travels, and is signed, percent-encoded.
+    let query = qualifier.map(|q| format!("Qualifier={}", crate::protocol::sigv4::uri_encode(q))).unwrap_or_default();
     let host = endpoint.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default().to_string();
     let mut headers: Vec<(&str, String)> = vec![
         ("content-type", "application/json".into()),
@@ -369,7 +387,11 @@ async fn lambda_invoke(
     let (status, response_headers, body) =
         http_client::post(&ctx.tls, &url, &headers, event).await.map_err(Failure::Invocation)?;
     if !(200..300).contains(&status) {
-        let kind = response_headers.iter().find(|(k, _)| k == "x-amzn-errortype").map(|(_, v)| v.clone());
+        // `ResourceNotFoundException:http://internal.amazon.com/...`: the type is before the colon.
+        let kind = response_headers
+            .iter()
+            .find(|(k, _)| k == "x-amzn-errortype")
+            .and_then(|(_, v)| v.split(':').next().map(str::to_string));
         return Err(Failure::Invocation(kind.unwrap_or_else(|| format!("HTTP {status}"))));
     }
     if response_headers.iter().any(|(k, _)| k == "x-amz-function-error") {

@@ -162,10 +162,16 @@ async fn password_sign_in(
     // proven itself with its SECRET_HASH).
     let user = match user {
         Some(user) => Some(user),
-        None => {
+        None if triggers::configured(pool, Trigger::UserMigration) => {
+            // Each call is a password tried against the old store: the sign-in budget applies.
+            let tries = bump_unknown_name(ctx, pool, username, "migration-attempts", SIGN_IN_WINDOW_MS).await?;
+            if tries > SIGN_IN_FAILURES_ALLOWED {
+                return Err(api_error!(NotAuthorizedException, "Password attempts exceeded"));
+            }
             let caller = Caller { client_id: client.client_id.as_deref().map(String::as_str), client_metadata: None };
             super::migrate_user(ctx, pool, username, Some(password), caller).await?
         }
+        None => None,
     };
     let hide = hides_users(client);
     let Some(user) = user else {

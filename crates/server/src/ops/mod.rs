@@ -398,15 +398,19 @@ pub(crate) async fn migrate_user(
     let Some(Value::Object(given)) = response.get("userAttributes") else {
         return Err(invalid());
     };
+    // Only string values, checked against the schema as AdminCreateUser's are.
     let given: Vec<userpool_model::types::AttributeType> = given
         .iter()
         .filter(|(name, _)| name.as_str() != "sub" && !name.starts_with("cognito:"))
-        .map(|(name, value)| userpool_model::types::AttributeType {
-            name: name.clone(),
-            value: Some(value.as_str().map_or_else(|| value.to_string(), str::to_string).into()),
+        .filter_map(|(name, value)| {
+            let value = value.as_str()?;
+            Some(userpool_model::types::AttributeType { name: name.clone(), value: Some(value.to_string().into()) })
         })
         .collect();
+    let schema = pool.config.schema_attributes.clone().unwrap_or_default();
+    crate::domain::attributes::check_writable(&schema, &given, true)?;
     let (sub, internal, attributes) = users_admin::new_identity(pool, username, &given)?;
+    crate::domain::attributes::check_required(&schema, &attributes)?;
     let reset = password.is_none() || response.get("finalUserStatus").and_then(Value::as_str) == Some("RESET_REQUIRED");
     let status = if reset { "RESET_REQUIRED" } else { "CONFIRMED" };
     let record = match password {
@@ -477,7 +481,15 @@ pub(crate) async fn deliver_code(
         request: triggers::with_client_metadata(request, c.caller.client_metadata),
     };
     if let Some(response) = triggers::run(ctx, pool, event).await? {
-        let text = |key: &str| response.get(key).and_then(Value::as_str).map(str::to_string);
+        // A message without the code could never be answered: the template's stands.
+        let text = |key: &str| {
+            let value = response.get(key).and_then(Value::as_str).map(str::to_string);
+            if key != "emailSubject" && value.as_deref().is_some_and(|v| !v.contains("{####}")) {
+                tracing::warn!(trigger = "CustomMessage", key, "the custom message has no {{####}}: not used");
+                return None;
+            }
+            value
+        };
         match c.medium {
             DeliveryMediumType::Email => {
                 body = text("emailMessage").unwrap_or(body);

@@ -138,7 +138,11 @@ async fn send_invitation(
         request: triggers::with_client_metadata(request, client_metadata),
     };
     let custom = triggers::run(ctx, pool, event).await?.unwrap_or_default();
-    let text = |key: &str| custom.get(key).and_then(serde_json::Value::as_str).map(str::to_string);
+    // An invitation without the temporary password could never be used: the template's stands.
+    let text = |key: &str| {
+        let value = custom.get(key).and_then(serde_json::Value::as_str).map(str::to_string);
+        value.filter(|v| key == "emailSubject" || v.contains("{####}"))
+    };
     for medium in mediums {
         let (attribute, subject, body) = match medium {
             DeliveryMediumType::Email => (

@@ -95,6 +95,18 @@ fn header_value(headers: &HeaderMap, name: &str) -> String {
         .join(",")
 }
 
+/// RFC 3986 percent-encoding of every byte but the unreserved ones: SigV4's canonical form of a
+/// query value, and the `application/x-www-form-urlencoded` of AWS query APIs.
+pub fn uri_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// SigV4's canonical request; `headers` are the signed ones, lowercase names, in order.
 fn canonical_request((method, path, query): (&str, &str, &str), headers: &[(&str, String)], body: &[u8]) -> String {
     let mut query_pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
@@ -226,6 +238,14 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uri_encoding_keeps_only_unreserved_bytes() {
+        assert_eq!(uri_encode("Your code is 123456."), "Your%20code%20is%20123456.");
+        assert_eq!(uri_encode("+15555550100"), "%2B15555550100");
+        assert_eq!(uri_encode("$LATEST"), "%24LATEST");
+        assert_eq!(uri_encode("é~"), "%C3%A9~");
+    }
     use axum::http::HeaderValue;
 
     /// Signs a request the way SDKs do (the real-client check is the boto3 suite run with

@@ -352,25 +352,47 @@ impl Store {
         row.as_ref().map(message_row).transpose()
     }
 
-    /// A message the mail server took: its code and the text carrying it are not kept.
-    pub async fn message_sent(&self, id: &str, redacted_body: &str, at: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE messages SET send_after = NULL, sent_at = $2, code = NULL, body = $3 WHERE id = $1")
-            .bind(id)
-            .bind(at)
-            .bind(redacted_body)
-            .execute(&self.pool)
-            .await?;
+    /// A message the sink took: its code and the text carrying it are not kept. Like the other
+    /// outcomes, recorded only under the lease the sender holds (`send_after` = `lease`).
+    pub async fn message_sent(&self, id: &str, lease: i64, redacted_body: &str, at: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE messages SET send_after = NULL, sent_at = $3, code = NULL, body = $4 WHERE id = $1 AND send_after = $2",
+        )
+        .bind(id)
+        .bind(lease)
+        .bind(at)
+        .bind(redacted_body)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// A failed attempt: tried again at `retry_at`.
-    pub async fn message_failed(&self, id: &str, error: &str, retry_at: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE messages SET send_after = $2, attempts = attempts + 1, last_error = $3 WHERE id = $1")
-            .bind(id)
-            .bind(retry_at)
-            .bind(error)
-            .execute(&self.pool)
-            .await?;
+    pub async fn message_failed(&self, id: &str, lease: i64, error: &str, retry_at: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE messages SET send_after = $3, attempts = attempts + 1, last_error = $4 WHERE id = $1 AND send_after = $2",
+        )
+        .bind(id)
+        .bind(lease)
+        .bind(retry_at)
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A message no longer worth sending: out of the outbox, its code forgotten.
+    pub async fn message_given_up(&self, id: &str, lease: i64, redacted_body: &str, error: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE messages SET send_after = NULL, attempts = attempts + 1, code = NULL, body = $3, last_error = $4 \
+             WHERE id = $1 AND send_after = $2",
+        )
+        .bind(id)
+        .bind(lease)
+        .bind(redacted_body)
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
