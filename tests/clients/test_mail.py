@@ -175,23 +175,32 @@ def make_certificates(directory):
     return paths
 
 
-@pytest.mark.parametrize("security", ["starttls", "tls"])
-def test_mail_over_starttls_and_implicit_tls(tmp_path, security):
+def server_context(cert, key):
     import ssl
 
-    ca, cert, key = make_certificates(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
+    return context
+
+
+def userpool_with(tmp_path, config_text: str) -> FlagServer:
+    config = tmp_path / "userpool.toml"
+    config.write_text(config_text)
+    return FlagServer(tmp_path / "data", tmp_path, ["--config", str(config)]).start()
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_mail_over_starttls_and_implicit_tls(tmp_path, security):
+    ca, cert, key = make_certificates(tmp_path)
+    context = server_context(cert, key)
     inbox, port = Inbox(), free_port()
     if security == "starttls":
         controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True)
     else:
         controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=context)
     controller.start()
-    config = tmp_path / "userpool.toml"
-    config.write_text(f'tls_ca_file = "{ca}"\n\n[smtp]\nhost = "127.0.0.1"\nport = {port}\n'
-                      f'security = "{security}"\nretry_max_seconds = 1\n')
-    server = FlagServer(tmp_path / "data", tmp_path, ["--config", str(config)]).start()
+    server = userpool_with(tmp_path, f'tls_ca_file = "{ca}"\n\n[smtp]\nhost = "127.0.0.1"\nport = {port}\n'
+                                     f'security = "{security}"\nretry_max_seconds = 1\n')
     try:
         cognito = make_client(server.url)
         pool_id, client_id = pool_with_users(cognito, ["tls"])
@@ -204,18 +213,12 @@ def test_mail_over_starttls_and_implicit_tls(tmp_path, security):
 
 
 def test_a_mail_server_with_an_untrusted_certificate_gets_nothing(tmp_path):
-    import ssl
-
     _, cert, key = make_certificates(tmp_path)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
     inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=context)
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=server_context(cert, key))
     controller.start()
-    config = tmp_path / "userpool.toml"
     # No tls_ca_file: the system's roots do not include the test CA.
-    config.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "tls"\nretry_max_seconds = 1\n')
-    server = FlagServer(tmp_path / "data", tmp_path, ["--config", str(config)]).start()
+    server = userpool_with(tmp_path, f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "tls"\nretry_max_seconds = 1\n')
     try:
         cognito = make_client(server.url)
         pool_id, client_id = pool_with_users(cognito, ["nocert"])
@@ -226,3 +229,39 @@ def test_a_mail_server_with_an_untrusted_certificate_gets_nothing(tmp_path):
     finally:
         server.stop()
         controller.stop()
+
+
+def test_smtp_auth_to_a_local_relay(tmp_path):
+    from aiosmtpd.smtp import AuthResult
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = mechanism == "PLAIN" and (auth_data.login, auth_data.password) == (b"relay", b"relay-secret")
+        return AuthResult(success=ok)
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_required=True, auth_require_tls=False)
+    controller.start()
+    server = userpool_with(tmp_path, f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nusername = "relay"\n'
+                                     f'password = "relay-secret"\nretry_max_seconds = 1\n')
+    try:
+        cognito = make_client(server.url)
+        pool_id, client_id = pool_with_users(cognito, ["auth"])
+        cognito.forgot_password(ClientId=client_id, Username="auth")
+        inbox.wait_for(1)
+        assert inbox.messages[0]["To"] == "auth@example.com"
+        assert "relay-secret" not in server.stderr_text(100_000), "the password is not logged"
+    finally:
+        server.stop()
+        controller.stop()
+
+
+def test_smtp_auth_in_clear_text_over_the_network_is_refused(tmp_path):
+    config = tmp_path / "userpool.toml"
+    config.write_text('[smtp]\nhost = "mail.example.com"\nusername = "u"\npassword = "p"\n')
+    import subprocess
+
+    from conftest import userpool_bin
+    result = subprocess.run([str(userpool_bin()), "serve", "--bind", "127.0.0.1:0", "--data-dir", str(tmp_path / "d"),
+                             "--config", str(config)], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0 and "clear text" in result.stderr

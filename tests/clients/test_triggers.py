@@ -432,8 +432,12 @@ def test_pre_token_generation_v1_command_overrides_id_token_claims_and_groups(en
     cognito.admin_add_user_to_group(UserPoolId=pool_id, Username="tia", GroupName="staff")
     tokens = sign_in(cognito, client_id)["AuthenticationResult"]
     event = command_events(tmp, "respond")[-1]
-    assert event["triggerSource"] == "TokenGeneration_Authentication"
-    assert event["request"]["groupConfiguration"]["groupsToOverride"] == ["staff"]
+    assert_envelope(event, source="TokenGeneration_Authentication", pool_id=pool_id, user_name="tia",
+                    client_id=client_id)
+    assert event["request"]["groupConfiguration"] == {"groupsToOverride": ["staff"], "iamRolesToOverride": [],
+                                                      "preferredRole": None}
+    assert event["request"]["userAttributes"]["email"] == "tia@example.com"
+    assert set(event["request"]) == {"userAttributes", "groupConfiguration"}
     id_claims, access_claims = claims(tokens["IdToken"]), claims(tokens["AccessToken"])
     assert id_claims["tenant"] == "acme" and "email" not in id_claims
     assert id_claims["sub"] != "forged", "sub cannot be overridden"
@@ -456,7 +460,11 @@ def test_pre_token_generation_v2_webhook_changes_the_access_token(env):
     confirmed_user(cognito, pool_id)
     tokens = sign_in(cognito, client_id)["AuthenticationResult"]
     event = functions.received("pretoken2")[-1]
-    assert event["version"] == "2" and event["request"]["scopes"] == ["aws.cognito.signin.user.admin"]
+    assert event["version"] == "2"
+    assert_envelope({**event, "version": "1"}, source="TokenGeneration_Authentication", pool_id=pool_id,
+                    user_name="tia", client_id=client_id)
+    assert event["request"]["scopes"] == ["aws.cognito.signin.user.admin"]
+    assert set(event["request"]) == {"userAttributes", "groupConfiguration", "scopes"}
     access = claims(tokens["AccessToken"])
     assert access["roles"] == ["reader", "writer"]
     assert access["scope"].split() == ["aws.cognito.signin.user.admin", "orders/read"]

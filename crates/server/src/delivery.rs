@@ -196,19 +196,11 @@ impl Delivery {
                     ms = started.elapsed().as_millis(),
                     "message sent"
                 );
-                let redacted = match &m.code {
-                    Some(code) => m.body.replace(code.as_str(), "{####}"),
-                    None => m.body.clone(),
-                };
-                self.store.message_sent(&m.id, lease, &redacted, now).await
+                self.store.message_sent(&m.id, lease, &redacted(m), now).await
             }
             Err(error) if now - m.created_at > GIVE_UP_AFTER_MS => {
                 tracing::error!(message_id = m.id, attempts = m.attempts + 1, error, "message given up");
-                let redacted = match &m.code {
-                    Some(code) => m.body.replace(code.as_str(), "{####}"),
-                    None => m.body.clone(),
-                };
-                self.store.message_given_up(&m.id, lease, &redacted, &error).await
+                self.store.message_given_up(&m.id, lease, &redacted(m), &error).await
             }
             Err(error) => {
                 let cap = match m.delivery_medium.as_str() {
@@ -231,6 +223,14 @@ impl Delivery {
             // The lease runs out and the message is tried again: at least once, never lost.
             tracing::error!(cause = %e, message_id = m.id, "recording the outbox result failed");
         }
+    }
+}
+
+/// The text of a message without its code, as it is kept once the message is out of the outbox.
+fn redacted(m: &MessageRow) -> String {
+    match &m.code {
+        Some(code) => m.body.replace(code.as_str(), "{####}"),
+        None => m.body.clone(),
     }
 }
 

@@ -21,7 +21,8 @@ async fn pool_with_client(c: &Client, hide: bool) -> (String, String) {
     (pool.clone(), client.send().await.unwrap().user_pool_client.unwrap().client_id.unwrap())
 }
 
-async fn user(c: &Client, pool: &str, name: &str, password: &str) {
+/// A confirmed user `name` with a verified `name@example.com` and a permanent password.
+pub(crate) async fn user(c: &Client, pool: &str, name: &str, password: &str) {
     c.admin_create_user()
         .user_pool_id(pool)
         .username(name)

@@ -4,31 +4,7 @@
 
 use crate::support::{TestServer, databases, error_of, messages, settings};
 use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, ExplicitAuthFlowsType, MessageActionType};
-
-fn attr(name: &str, value: &str) -> AttributeType {
-    AttributeType::builder().name(name).value(value).build().unwrap()
-}
-
-async fn add_user(c: &Client, pool: &str, name: &str) {
-    c.admin_create_user()
-        .user_pool_id(pool)
-        .username(name)
-        .message_action(MessageActionType::Suppress)
-        .user_attributes(attr("email", &format!("{name}@example.com")))
-        .user_attributes(attr("email_verified", "true"))
-        .send()
-        .await
-        .unwrap();
-    c.admin_set_user_password()
-        .user_pool_id(pool)
-        .username(name)
-        .password("Passw0rd!")
-        .permanent(true)
-        .send()
-        .await
-        .unwrap();
-}
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ExplicitAuthFlowsType};
 
 async fn last_code(url: &str, pool: &str, name: &str) -> String {
     messages(url, pool, name).await.last().unwrap()["Code"].as_str().unwrap().to_string()
@@ -73,7 +49,7 @@ async fn two_nodes_on_one_postgresql_act_as_one() {
         .client_id
         .unwrap();
     for name in ["ann", "ben", "cal"] {
-        add_user(&nodes[0], &pool, name).await;
+        crate::auth::user(&nodes[0], &pool, name, "Passw0rd!").await;
     }
 
     // A code sent through node A is read and confirmed through node B; 40 confirmations with it,
