@@ -111,6 +111,10 @@ impl Store {
                         conn.execute("PRAGMA synchronous = FULL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        // 8 MiB of page cache (SQLite's default is 2 MiB) holds the interior pages
+                        // of every index of a million-user pool, so a lookup reads one or two
+                        // leaf pages (issue 6). It fills only as pages are read.
+                        conn.execute("PRAGMA cache_size = -8192").await?;
                     }
                     Ok(())
                 })
