@@ -6,6 +6,7 @@ are compared field by field with Cognito's documented shapes; the failure mappin
 import json
 import sys
 import threading
+import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -571,3 +572,22 @@ def test_a_custom_message_without_the_code_is_not_used(env):
     cognito.forgot_password(ClientId=client_id, Username="tia")
     message = read_messages(url, pool_id, "tia")[-1]
     assert message["Code"] in message["Body"] and message["Body"] != "No code here"
+
+
+def test_concurrent_sign_ins_of_one_unmigrated_user_all_succeed(env):
+    import concurrent.futures
+
+    functions, cognito, _, _ = env
+
+    def slow_migrate(event):
+        time.sleep(0.3)  # every request reaches the function before any creates the user
+        return 200, {**event, "response": {"userAttributes": {"email": "race@example.com", "email_verified": "true"},
+                                           "finalUserStatus": "CONFIRMED"}}
+
+    functions.answers["migrate"] = slow_migrate
+    pool_id, client_id = pool_with(cognito, {"UserMigration": arn("hook-migrate")})
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: sign_in(cognito, client_id, "race", "Legacy-Passw0rd"), range(4)))
+    assert all(r["AuthenticationResult"]["AccessToken"] for r in results)
+    users = cognito.list_users(UserPoolId=pool_id, Filter='username = "race"')["Users"]
+    assert len(users) == 1

@@ -433,9 +433,17 @@ pub(crate) async fn migrate_user(
         attributes,
         force_aliases: response.get("forceAliasCreation").and_then(Value::as_bool) == Some(true),
     };
-    ctx.store.create_user(&new).await.map_err(|e| users_admin::conflict(pool, e, "User account already exists"))?;
-    tracing::info!(trigger = "UserMigration", source, "user migrated");
-    Ok(ctx.store.find_user_by_sub(&pool.id, &sub).await?)
+    match ctx.store.create_user(&new).await {
+        Ok(()) => {
+            tracing::info!(trigger = "UserMigration", source, "user migrated");
+            Ok(ctx.store.find_user_by_sub(&pool.id, &sub).await?)
+        }
+        // Two requests migrated the same user at once: the first one's user is the user.
+        Err(crate::store::StoreError::Conflict(what)) if what == "username" => {
+            Ok(crate::domain::users::find(ctx, pool, username).await?)
+        }
+        Err(e) => Err(users_admin::conflict(pool, e, "User account already exists")),
+    }
 }
 
 /// The CustomMessage triggerSource of a message sent on behalf of an operation.

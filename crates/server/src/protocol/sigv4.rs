@@ -217,6 +217,13 @@ pub fn check(
     if !amz_date.starts_with(auth.date) || !auth.signed_headers.contains(&"host") {
         return Err(mismatch());
     }
+    // A signature made for another service (a captured Lambda or SNS call) is not one for this.
+    if auth.service != "cognito-idp" {
+        return Err(api_error!(
+            InvalidSignatureException,
+            "Credential should be scoped to correct service: 'cognito-idp'. "
+        ));
+    }
     // An unsigned X-Amz-Target could be swapped: a captured AdminGetUser replayed as
     // AdminDeleteUser within the time window. SDKs sign every x-amz-* header they send.
     for name in ["x-amz-target", "x-amz-date"] {
@@ -318,6 +325,31 @@ mod tests {
             check(None, "POST", "/", "", &bad, b"{}", now).unwrap_err().code().as_str(),
             "IncompleteSignatureException"
         );
+    }
+
+    #[test]
+    fn a_signature_for_another_service_is_refused() {
+        let now = parse_amz_date(NOW).unwrap();
+        let body = b"{}";
+        let headers: Vec<(&str, String)> = vec![
+            ("host", "127.0.0.1:9229".into()),
+            ("x-amz-date", NOW.into()),
+            ("x-amz-target", "AWSCognitoIdentityProviderService.ListUserPools".into()),
+        ];
+        let mut h = HeaderMap::new();
+        for (name, value) in &headers {
+            h.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        let for_lambda = authorization(&creds(), "us-east-1", "lambda", ("POST", "/", ""), &headers, body);
+        h.insert("authorization", HeaderValue::from_str(&for_lambda).unwrap());
+        let e = check(Some(&creds()), "POST", "/", "", &h, body, now).unwrap_err();
+        assert_eq!(
+            (e.code().as_str(), e.message()),
+            ("InvalidSignatureException", "Credential should be scoped to correct service: 'cognito-idp'. ")
+        );
+        let for_us = authorization(&creds(), "us-east-1", "cognito-idp", ("POST", "/", ""), &headers, body);
+        h.insert("authorization", HeaderValue::from_str(&for_us).unwrap());
+        assert!(check(Some(&creds()), "POST", "/", "", &h, body, now).is_ok(), "the signer agrees with the checker");
     }
 
     #[test]
