@@ -339,13 +339,32 @@ def test_pre_and_post_authentication_through_a_command(env):
                                              "PostAuthentication": arn("cmd-respond")})
     confirmed_user(cognito, pool_id)
     before = len(command_events(tmp, "respond"))
-    assert sign_in(cognito, client_id)["AuthenticationResult"]["AccessToken"]
+    out = cognito.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", ClientMetadata={"kiosk": "7"},
+                                AuthParameters={"USERNAME": "tia", "PASSWORD": "Passw0rd!"})
+    assert out["AuthenticationResult"]["AccessToken"]
     pre, post = command_events(tmp, "respond")[before:]
     assert_envelope(pre, source="PreAuthentication_Authentication", pool_id=pool_id, user_name="tia",
                     client_id=client_id)
     assert_envelope(post, source="PostAuthentication_Authentication", pool_id=pool_id, user_name="tia",
                     client_id=client_id)
     assert pre["request"]["userAttributes"]["email"] == "tia@example.com"
+    # InitiateAuth's ClientMetadata is PreAuthentication's validationData, and not PostAuthentication's.
+    assert pre["request"]["validationData"] == {"kiosk": "7"}
+    assert "clientMetadata" not in post["request"]
+
+    # RespondToAuthChallenge's ClientMetadata reaches PostAuthentication.
+    cognito.admin_create_user(UserPoolId=pool_id, Username="new", TemporaryPassword="Temp-Passw0rd!",
+                              MessageAction="SUPPRESS")
+    challenge = cognito.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                      AuthParameters={"USERNAME": "new", "PASSWORD": "Temp-Passw0rd!"})
+    assert challenge["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    before = len(command_events(tmp, "respond"))
+    cognito.respond_to_auth_challenge(ClientId=client_id, ChallengeName="NEW_PASSWORD_REQUIRED",
+                                      Session=challenge["Session"], ClientMetadata={"step": "first-login"},
+                                      ChallengeResponses={"USERNAME": "new", "NEW_PASSWORD": "N3w-Passw0rd!"})
+    post = command_events(tmp, "respond")[before:][-1]
+    assert post["triggerSource"] == "PostAuthentication_Authentication"
+    assert post["request"]["clientMetadata"] == {"step": "first-login"}
 
 
 # ---- PreSignUp and CustomMessage of AdminCreateUser ----

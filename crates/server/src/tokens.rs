@@ -218,6 +218,8 @@ pub struct Issue<'a> {
     /// The PreTokenGeneration triggerSource: `TokenGeneration_Authentication`, `_RefreshTokens`,
     /// `_NewPasswordChallenge`.
     pub source: &'static str,
+    /// RespondToAuthChallenge's ClientMetadata, for PreTokenGeneration.
+    pub client_metadata: Option<&'a std::collections::BTreeMap<String, String>>,
     pub client: &'a UserPoolClientType,
     pub user: &'a UserRow,
     /// Epoch seconds of the original sign-in (kept on refresh).
@@ -406,7 +408,7 @@ async fn pre_token_generation(
         source: t.source,
         user_name: &t.user.username,
         client_id: Some(client_id),
-        request,
+        request: triggers::with_client_metadata(request, t.client_metadata),
     };
     let Some(response) = triggers::run(ctx, t.pool, event).await? else { return Ok(()) };
     let group_details = if version == "1" {

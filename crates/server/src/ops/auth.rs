@@ -169,7 +169,7 @@ async fn password_sign_in(
                 return Err(api_error!(NotAuthorizedException, "Password attempts exceeded"));
             }
             let caller = Caller { client_id: client.client_id.as_deref().map(String::as_str), client_metadata: None };
-            super::migrate_user(ctx, pool, username, Some(password), caller).await?
+            super::migrate_user(ctx, pool, username, Some(password), origin.validation_data.as_ref(), caller).await?
         }
         None => None,
     };
@@ -194,7 +194,8 @@ async fn password_sign_in(
     if user.status == UserStatusType::ResetRequired.as_str() {
         return Err(api_error!(PasswordResetRequiredException, "Password reset required for the user"));
     }
-    let request = json!({"userAttributes": triggers::user_attributes(&user), "validationData": {}});
+    let validation = origin.validation_data.clone().unwrap_or_default();
+    let request = json!({"userAttributes": triggers::user_attributes(&user), "validationData": validation});
     authentication_trigger(ctx, pool, client, &user, Trigger::PreAuthentication, request).await?;
     // Each attempt takes a unit of the failure budget before the password is checked, so
     // concurrent guesses cannot get past it; a success gives it back.
@@ -276,6 +277,7 @@ async fn signed_in(
     source: &'static str,
 ) -> ApiResult<Outcome> {
     let request = json!({"userAttributes": triggers::user_attributes(user), "newDeviceUsed": false});
+    let request = triggers::with_client_metadata(request, origin.client_metadata.as_ref());
     authentication_trigger(ctx, pool, client, user, Trigger::PostAuthentication, request).await?;
     let result = tokens::issue(
         ctx,
@@ -283,6 +285,7 @@ async fn signed_in(
             issuer: tokens::issuer(&origin.issuer_base, &pool.id),
             pool,
             source,
+            client_metadata: origin.client_metadata.as_ref(),
             client,
             user,
             auth_time: ctx.clock.now_ms() / 1000,
@@ -387,6 +390,7 @@ fn open_block(ctx: &Ctx, block: &str) -> Option<(SrpState, Vec<u8>)> {
 /// and the verifier from nothing anyone knows, so the proof can only fail, at the next step.
 async fn srp_challenge(
     ctx: &Ctx,
+    origin: &Origin,
     pool: &Pool,
     client: &UserPoolClientType,
     params: &BTreeMap<String, String>,
@@ -414,7 +418,8 @@ async fn srp_challenge(
             if u.status == UserStatusType::Unconfirmed.as_str() {
                 return Err(api_error!(UserNotConfirmedException, "User is not confirmed."));
             }
-            let request = json!({"userAttributes": triggers::user_attributes(u), "validationData": {}});
+            let validation = origin.validation_data.clone().unwrap_or_default();
+            let request = json!({"userAttributes": triggers::user_attributes(u), "validationData": validation});
             authentication_trigger(ctx, pool, client, u, Trigger::PreAuthentication, request).await?;
             let (Some(salt), Some(verifier)) = (u.srp_salt.as_deref(), u.srp_verifier.as_deref()) else {
                 return Err(incorrect());
@@ -633,6 +638,7 @@ async fn refresh(
             issuer: tokens::issuer(&origin.issuer_base, &pool.id),
             pool,
             source: "TokenGeneration_RefreshTokens",
+            client_metadata: None,
             client,
             user: &user,
             auth_time: row.auth_time,
@@ -672,6 +678,7 @@ pub(super) async fn get_tokens_from_refresh_token(
             issuer: tokens::issuer(&origin.issuer_base, &pool.id),
             pool: &pool,
             source: "TokenGeneration_RefreshTokens",
+            client_metadata: None,
             client: &client,
             user: &user,
             auth_time: row.auth_time,
@@ -714,6 +721,7 @@ pub(super) async fn initiate_auth(
     req: InitiateAuthRequest,
 ) -> ApiResult<InitiateAuthResponse> {
     let (pool, client) = load_client(ctx, &req.client_id).await?;
+    let origin = &Origin { validation_data: req.client_metadata.clone(), ..origin.clone() };
     let params = req.auth_parameters.map(Sensitive::into_inner).unwrap_or_default();
     let outcome = match req.auth_flow {
         AuthFlowType::UserPasswordAuth => {
@@ -732,7 +740,7 @@ pub(super) async fn initiate_auth(
             if !srp_allowed {
                 return Err(flow_not_enabled(req.auth_flow));
             }
-            srp_challenge(ctx, &pool, &client, &params).await?
+            srp_challenge(ctx, &origin, &pool, &client, &params).await?
         }
         AuthFlowType::RefreshTokenAuth | AuthFlowType::RefreshToken => {
             refresh(ctx, origin, &pool, &client, req.auth_flow, &params).await?
@@ -758,6 +766,7 @@ pub(super) async fn admin_initiate_auth(
     req: AdminInitiateAuthRequest,
 ) -> ApiResult<AdminInitiateAuthResponse> {
     let (pool, client) = load_pool_client(ctx, &req.user_pool_id, &req.client_id).await?;
+    let origin = &Origin { validation_data: req.client_metadata.clone(), ..origin.clone() };
     let params = req.auth_parameters.map(Sensitive::into_inner).unwrap_or_default();
     let outcome = match req.auth_flow {
         AuthFlowType::AdminUserPasswordAuth | AuthFlowType::AdminNoSrpAuth => {
@@ -790,6 +799,7 @@ pub(super) async fn respond_to_auth_challenge(
     req: RespondToAuthChallengeRequest,
 ) -> ApiResult<RespondToAuthChallengeResponse> {
     let (pool, client) = load_client(ctx, &req.client_id).await?;
+    let origin = &Origin { client_metadata: req.client_metadata.clone(), ..origin.clone() };
     let responses = req.challenge_responses.map(Sensitive::into_inner).unwrap_or_default();
     let session = req.session.as_deref().map(String::as_str);
     let outcome = answer_challenge(ctx, origin, &pool, &client, req.challenge_name, session, &responses).await?;
@@ -808,6 +818,7 @@ pub(super) async fn admin_respond_to_auth_challenge(
     req: AdminRespondToAuthChallengeRequest,
 ) -> ApiResult<AdminRespondToAuthChallengeResponse> {
     let (pool, client) = load_pool_client(ctx, &req.user_pool_id, &req.client_id).await?;
+    let origin = &Origin { client_metadata: req.client_metadata.clone(), ..origin.clone() };
     let responses = req.challenge_responses.map(Sensitive::into_inner).unwrap_or_default();
     let session = req.session.as_deref().map(String::as_str);
     let outcome = answer_challenge(ctx, origin, &pool, &client, req.challenge_name, session, &responses).await?;

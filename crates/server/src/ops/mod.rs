@@ -27,14 +27,22 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sha2::Sha256;
+use std::collections::BTreeMap;
 use subtle::ConstantTimeEq;
 use userpool_model::Operation;
 use userpool_model::types::{CodeDeliveryDetailsType, DeliveryMediumType, UserPoolClientType};
 
 /// What an operation may need to know about the HTTP request it came in.
+#[derive(Clone, Default)]
 pub struct Origin {
     /// The base of token issuers: configured, or the URL the request was sent to.
     pub issuer_base: String,
+    /// A sign-in's ClientMetadata, for the triggers Cognito hands it to: InitiateAuth's reaches
+    /// PreAuthentication and UserMigration as `validationData`, RespondToAuthChallenge's reaches
+    /// PostAuthentication and PreTokenGeneration as `clientMetadata`.
+    /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_InitiateAuth.html
+    pub validation_data: Option<BTreeMap<String, String>>,
+    pub client_metadata: Option<BTreeMap<String, String>>,
 }
 
 /// Runs a validated request. Operations not implemented yet answer `NotImplementedException`.
@@ -376,12 +384,13 @@ pub(crate) async fn migrate_user(
     pool: &Pool,
     username: &str,
     password: Option<&str>,
+    validation_data: Option<&BTreeMap<String, String>>,
     caller: Caller<'_>,
 ) -> ApiResult<Option<UserRow>> {
     if !triggers::configured(pool, Trigger::UserMigration) {
         return Ok(None);
     }
-    let mut request = json!({"validationData": {}});
+    let mut request = json!({"validationData": validation_data.cloned().unwrap_or_default()});
     if let Some(p) = password {
         request["password"] = json!(p);
     }

@@ -137,7 +137,7 @@ pub(super) async fn forgot_password(ctx: &Ctx, req: ForgotPasswordRequest) -> Ap
         Some(user) => Some(user),
         None => {
             let caller = Caller { client_id: Some(&req.client_id), client_metadata: req.client_metadata.as_ref() };
-            super::migrate_user(ctx, &pool, &req.username, None, caller).await?
+            super::migrate_user(ctx, &pool, &req.username, None, None, caller).await?
         }
     };
     let Some(user) = user else {

@@ -106,7 +106,7 @@ async fn call_operation(
         Invalid::Serialization(m) => api_error!(SerializationException, "{m}"),
         Invalid::Constraints(m) => api_error!(InvalidParameterException, "{m}"),
     })?;
-    let origin = ops::Origin { issuer_base: issuer_base(ctx, headers) };
+    let origin = ops::Origin { issuer_base: issuer_base(ctx, headers), validation_data: None, client_metadata: None };
     // The operation runs in its own task so that a panic becomes InternalErrorException instead
     // of a dropped connection.
     let task_ctx = Arc::clone(ctx);
