@@ -13,7 +13,7 @@ use userpool::clock::SystemClock;
 use userpool::config::{RecoverySettings, Settings};
 use userpool::hashing::{HashParams, PasswordHasher};
 use userpool::store::{AliasKind, NewUser};
-use userpool_bench::{argon2_ceiling, load, one_call, percentile, srp_sign_in};
+use userpool_bench::{Step, argon2_ceiling, load, one_call, percentile, srp_sign_in};
 
 struct Row {
     operation: &'static str,
@@ -100,22 +100,26 @@ async fn bench_profile(profile: &'static str, params: HashParams, quick: bool, r
     }
 
     for &clients in levels {
+        // One row: `requests` steps over `clients` connections.
+        let mut measure = async |operation: &'static str, requests: usize, step: Step| {
+            let (rps, lat, errors) = load(&addr, clients, requests, step).await;
+            rows.push(Row {
+                operation,
+                profile,
+                clients,
+                requests,
+                rps,
+                p50_ms: percentile(&lat, 0.5),
+                p99_ms: percentile(&lat, 0.99),
+                errors,
+            });
+        };
         // ForgotPassword: round robin over the users; the last code per user stays valid.
         let n = per_level(true);
         let cid = client_id.clone();
         let step =
             one_call("ForgotPassword", move |i| json!({"ClientId": cid, "Username": format!("user{}", i % users)}));
-        let (rps, lat, errors) = load(&addr, clients, n, step).await;
-        rows.push(Row {
-            operation: "ForgotPassword",
-            profile,
-            clients,
-            requests: n,
-            rps,
-            p50_ms: percentile(&lat, 0.5),
-            p99_ms: percentile(&lat, 0.99),
-            errors,
-        });
+        measure("ForgotPassword", n, step).await;
 
         // ConfirmForgotPassword with each user's newest code: every call succeeds and hashes.
         let n = per_level(!hashed).min(users);
@@ -131,17 +135,7 @@ async fn bench_profile(profile: &'static str, params: HashParams, quick: bool, r
             json!({"ClientId": cid, "Username": format!("user{i}"), "ConfirmationCode": codes[i],
                    "Password": format!("N3w!Passw0rd{clients}")})
         });
-        let (rps, lat, errors) = load(&addr, clients, n, step).await;
-        rows.push(Row {
-            operation: "ConfirmForgotPassword",
-            profile,
-            clients,
-            requests: n,
-            rps,
-            p50_ms: percentile(&lat, 0.5),
-            p99_ms: percentile(&lat, 0.99),
-            errors,
-        });
+        measure("ConfirmForgotPassword", n, step).await;
 
         // Sign-in with the new password (one argon2 verification each).
         let cid = client_id.clone();
@@ -149,33 +143,13 @@ async fn bench_profile(profile: &'static str, params: HashParams, quick: bool, r
             json!({"ClientId": cid, "AuthFlow": "USER_PASSWORD_AUTH",
                    "AuthParameters": {"USERNAME": format!("user{}", i % n), "PASSWORD": format!("N3w!Passw0rd{clients}")}})
         });
-        let (rps, lat, errors) = load(&addr, clients, n, step).await;
-        rows.push(Row {
-            operation: "InitiateAuth (USER_PASSWORD_AUTH)",
-            profile,
-            clients,
-            requests: n,
-            rps,
-            p50_ms: percentile(&lat, 0.5),
-            p99_ms: percentile(&lat, 0.99),
-            errors,
-        });
+        measure("InitiateAuth (USER_PASSWORD_AUTH)", n, step).await;
 
         // SRP sign-in (InitiateAuth and RespondToAuthChallenge) with the same passwords. No argon2:
         // the cost is the 3072-bit exponentiations, the client's included.
         let n = n.min(per_level(false));
         let step = srp_sign_in(client_id.clone(), pool_id.clone(), move |_| format!("N3w!Passw0rd{clients}"));
-        let (rps, lat, errors) = load(&addr, clients, n, step).await;
-        rows.push(Row {
-            operation: "USER_SRP_AUTH (InitiateAuth + RespondToAuthChallenge)",
-            profile,
-            clients,
-            requests: n,
-            rps,
-            p50_ms: percentile(&lat, 0.5),
-            p99_ms: percentile(&lat, 0.99),
-            errors,
-        });
+        measure("USER_SRP_AUTH (InitiateAuth + RespondToAuthChallenge)", n, step).await;
     }
     ctx.store.close().await;
 }
