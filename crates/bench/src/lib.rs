@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use userpool::hashing::{HashParams, PasswordHasher};
+use userpool::config::HashParams;
+use userpool::hashing::PasswordHasher;
 use userpool::srp::{ChallengeParameters, SrpClient};
 
 const LOCAL_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/cognito-idp/aws4_request, \

@@ -8,10 +8,12 @@
 
 use serde_json::json;
 use std::sync::Arc;
-use userpool::app::{Ctx, serve};
+use userpool::app::serve;
 use userpool::clock::SystemClock;
+use userpool::config::HashParams;
 use userpool::config::{RecoverySettings, Settings};
-use userpool::hashing::{HashParams, PasswordHasher};
+use userpool::ctx::Ctx;
+use userpool::hashing::PasswordHasher;
 use userpool::store::{AliasKind, NewUser};
 use userpool_bench::{Step, argon2_ceiling, load, one_call, percentile, srp_sign_in};
 
@@ -45,7 +47,7 @@ async fn bench_profile(profile: &'static str, params: HashParams, quick: bool, r
             ..RecoverySettings::default()
         },
         issuer_base: None,
-        triggers: userpool::triggers::TriggerSettings::default(),
+        triggers: userpool::config::TriggerSettings::default(),
         smtp: None,
         sms: None,
         tls_ca_file: None,

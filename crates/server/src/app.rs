@@ -1,12 +1,8 @@
 //! The context every operation receives, the HTTP router, and the serve loop.
 
-use crate::clock::{Clock, epoch_seconds};
-use crate::config::Settings;
-use crate::delivery::Delivery;
-use crate::domain::quota::RateQuota;
-use crate::hashing::PasswordHasher;
+use crate::ctx::Ctx;
+use crate::domain::calendar::epoch_seconds;
 use crate::protocol;
-use crate::store::Store;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
@@ -16,58 +12,6 @@ use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
-
-/// Everything an operation may use, built once at start and passed explicitly.
-pub struct Ctx {
-    pub settings: Settings,
-    pub store: Store,
-    pub hasher: PasswordHasher,
-    pub clock: Arc<dyn Clock>,
-    pub delivery: Delivery,
-    /// HMAC key for one-time codes, generated at first start and kept with the data.
-    pub code_key: Vec<u8>,
-    /// The UserAccountRecovery request quota.
-    pub recovery_quota: RateQuota,
-    /// Parsed token signing keys.
-    pub keys: crate::tokens::KeyCache,
-    pub metrics: crate::metrics::Metrics,
-    /// TLS for outgoing connections (mail, webhooks, Lambda).
-    pub tls: Arc<crate::tls::TlsConnector>,
-}
-
-impl Ctx {
-    pub async fn new(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ctx, String> {
-        let store = Store::connect(&settings.database_url).await.map_err(|e| format!("database: {e}"))?;
-        let hasher = PasswordHasher::new(settings.hashing, settings.hash_concurrency)?;
-        let code_key = store
-            .server_secret("code-hmac-key", || hex::encode(rand::random::<[u8; 32]>()))
-            .await
-            .map_err(|e| format!("database: {e}"))?;
-        let code_key = hex::decode(code_key).map_err(|e| format!("stored code key: {e}"))?;
-        let tls = Arc::new(crate::tls::TlsConnector::new(settings.tls_ca_file.clone()));
-        let delivery = Delivery::new(
-            store.clone(),
-            Arc::clone(&clock),
-            settings.test_endpoints,
-            settings.smtp.clone(),
-            settings.sms.clone(),
-            Arc::clone(&tls),
-        );
-        let recovery_quota = RateQuota::new(settings.recovery.rate_limit_per_second);
-        Ok(Ctx {
-            settings,
-            store,
-            hasher,
-            clock,
-            delivery,
-            code_key,
-            recovery_quota,
-            keys: Default::default(),
-            metrics: Default::default(),
-            tls,
-        })
-    }
-}
 
 pub fn router(ctx: Arc<Ctx>) -> Router {
     let mut router = Router::new()
@@ -135,9 +79,9 @@ async fn metrics(State(ctx): State<Arc<Ctx>>) -> Response {
 
 /// The keys that verify the pool's tokens, as Cognito serves them.
 async fn jwks(State(ctx): State<Arc<Ctx>>, Path(pool_id): Path<String>) -> Response {
-    let found = crate::domain::pools::Pool::load(&ctx, &pool_id).await;
+    let found = crate::services::pools::load(&ctx, &pool_id).await;
     match found {
-        Ok(_) => match crate::tokens::jwks(&ctx, &pool_id).await {
+        Ok(_) => match crate::services::tokens::jwks(&ctx, &pool_id).await {
             Ok(doc) => axum::Json(doc).into_response(),
             Err(e) => pool_error(&e),
         },
@@ -151,10 +95,10 @@ async fn openid_configuration(
     Path(pool_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(e) = crate::domain::pools::Pool::load(&ctx, &pool_id).await {
+    if let Err(e) = crate::services::pools::load(&ctx, &pool_id).await {
         return pool_error(&e);
     }
-    let issuer = crate::tokens::issuer(&protocol::issuer_base(&ctx, &headers), &pool_id);
+    let issuer = crate::services::tokens::issuer(&protocol::issuer_base(&ctx, &headers), &pool_id);
     axum::Json(json!({
         "issuer": issuer,
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
@@ -178,7 +122,7 @@ struct MessagesQuery {
 /// Local mode: the messages the server sent, oldest first, so tests can read codes.
 async fn messages(State(ctx): State<Arc<Ctx>>, Query(q): Query<MessagesQuery>) -> Response {
     let username = match &q.username {
-        Some(name) => match crate::domain::users::find_user(&ctx, &q.user_pool_id, name).await {
+        Some(name) => match crate::services::users::find_user(&ctx, &q.user_pool_id, name).await {
             Ok(Some((_, user))) => Some(user.username),
             _ => Some(name.clone()),
         },

@@ -1,14 +1,12 @@
 //! Settings: defaults, then the TOML file (`--config`), then flags and `USERPOOL_*` variables.
-//! An unknown key in the file is an error.
+//! An unknown key in the file is an error. Every settings type of the server is defined here, so
+//! the components that use them depend on this module and never the other way round.
 
-use crate::hashing::HashParams;
-use crate::sms::SmsSettings;
-use crate::smtp::SmtpSettings;
-use crate::triggers::{FunctionConfig, TriggerSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use userpool_model::Sensitive;
 
 /// Process settings from the command line; each has a `USERPOOL_*` environment fallback.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -36,8 +34,8 @@ pub struct ServeArgs {
     #[arg(long, env = "USERPOOL_ACCESS_KEY_ID")]
     pub access_key_id: Option<String>,
     /// Secret access key that goes with --access-key-id.
-    #[arg(long, env = "USERPOOL_SECRET_ACCESS_KEY", hide_env_values = true)]
-    pub secret_access_key: Option<String>,
+    #[arg(long, env = "USERPOOL_SECRET_ACCESS_KEY", hide_env_values = true, value_parser = sensitive_arg)]
+    pub secret_access_key: Option<Sensitive<String>>,
     /// Allow a non-loopback bind without credentials: anyone who reaches the port can call
     /// every admin operation.
     #[arg(long, env = "USERPOOL_INSECURE_NO_CREDENTIALS")]
@@ -59,6 +57,10 @@ pub struct ServeArgs {
     /// TooManyRequestsException (Cognito: 30); 0 turns the quota off.
     #[arg(long, env = "USERPOOL_RECOVERY_RATE_LIMIT")]
     pub recovery_rate_limit: Option<u32>,
+}
+
+fn sensitive_arg(value: &str) -> Result<Sensitive<String>, std::convert::Infallible> {
+    Ok(Sensitive(value.to_string()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -129,17 +131,11 @@ impl Default for RecoverySettings {
     }
 }
 
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub access_key_id: String,
-    pub secret_access_key: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Credentials {{ access_key_id: {:?}, secret_access_key: \"***\" }}", self.access_key_id)
-    }
+    pub secret_access_key: Sensitive<String>,
 }
 
 /// The effective settings. `Debug` hides the database password and the secret key.
@@ -162,6 +158,154 @@ pub struct Settings {
     pub smtp: Option<SmtpSettings>,
     pub sms: Option<SmsSettings>,
     pub tls_ca_file: Option<PathBuf>,
+}
+
+/// argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HashParams {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl HashParams {
+    /// OWASP's minimum for argon2id (m=19 MiB, t=2, p=1): the production default.
+    pub const OWASP: HashParams = HashParams { memory_kib: 19_456, iterations: 2, parallelism: 1 };
+    /// For test suites only: cheap enough that thousands of users sign up in seconds.
+    pub const TEST: HashParams = HashParams { memory_kib: 256, iterations: 1, parallelism: 1 };
+}
+
+// ---- mail ----
+
+/// How the connection to the mail server is protected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Plain TCP: a relay on the same machine or a trusted network.
+    #[default]
+    Plain,
+    /// Plain TCP upgraded with STARTTLS before anything else is sent (port 587, or 25).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    #[serde(default)]
+    pub security: Security,
+    pub username: Option<String>,
+    pub password: Option<Sensitive<String>>,
+    /// The sender when the pool's EmailConfiguration names none.
+    pub from: Option<String>,
+    /// The longest wait between two attempts at a message (default 300 s).
+    pub retry_max_seconds: Option<u64>,
+}
+
+const fn default_port() -> u16 {
+    25
+}
+
+impl SmtpSettings {
+    /// Credentials go together, and never in clear text over the network: AUTH over plain SMTP
+    /// is allowed to a relay on this machine only.
+    pub fn check(&self) -> Result<(), String> {
+        if self.username.is_some() != self.password.is_some() {
+            return Err("[smtp]: username and password go together".into());
+        }
+        let loopback = matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "::1");
+        if self.username.is_some() && self.security == Security::Plain && !loopback {
+            return Err(
+                "[smtp]: a password would cross the network in clear text; set security to starttls or tls".into()
+            );
+        }
+        Ok(())
+    }
+}
+
+// ---- text messages ----
+
+/// Exactly one of `webhook` and `sns_endpoint`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSettings {
+    /// POST `{"PhoneNumber", "Message", "MessageId"}` as JSON; any 2xx answer is a delivery.
+    pub webhook: Option<String>,
+    /// SNS, e.g. `https://sns.us-east-1.amazonaws.com`.
+    pub sns_endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Sensitive<String>>,
+}
+
+impl SmsSettings {
+    pub fn check(&self) -> Result<(), String> {
+        match (&self.webhook, &self.sns_endpoint) {
+            (Some(_), None) => Ok(()),
+            (None, Some(_)) if self.access_key_id.is_some() && self.secret_access_key.is_some() => Ok(()),
+            (None, Some(_)) => Err("[sms]: sns_endpoint needs access_key_id and secret_access_key".into()),
+            _ => Err("[sms]: give exactly one of webhook and sns_endpoint".into()),
+        }
+    }
+}
+
+// ---- Lambda triggers ----
+
+/// How to run one function ARN: exactly one of `webhook`, `command` or `lambda_endpoint`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionConfig {
+    /// `http(s)://host:port/path`: the event is POSTed as JSON; a 2xx answer's body is the result.
+    pub webhook: Option<String>,
+    /// A program and its arguments: the event on stdin, the result on stdout, exit status 0.
+    pub command: Option<Vec<String>>,
+    /// The Lambda Invoke API: `https://lambda.<region>.amazonaws.com`, or a local emulator's
+    /// `http://host:port`.
+    pub lambda_endpoint: Option<String>,
+    /// The region the Invoke call is signed for (default: the ARN's).
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Sensitive<String>>,
+}
+
+impl FunctionConfig {
+    pub fn check(&self, arn: &str) -> Result<(), String> {
+        let ways = [self.webhook.is_some(), self.command.is_some(), self.lambda_endpoint.is_some()];
+        if ways.iter().filter(|w| **w).count() != 1 {
+            return Err(format!("function {arn}: give exactly one of webhook, command and lambda_endpoint"));
+        }
+        if self.command.as_ref().is_some_and(Vec::is_empty) {
+            return Err(format!("function {arn}: command is empty"));
+        }
+        if self.lambda_endpoint.is_some() && (self.access_key_id.is_none() || self.secret_access_key.is_none()) {
+            return Err(format!("function {arn}: lambda_endpoint needs access_key_id and secret_access_key"));
+        }
+        for url in [&self.webhook, &self.lambda_endpoint].into_iter().flatten() {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!("function {arn}: {url} is not an http:// or https:// URL"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerSettings {
+    pub functions: BTreeMap<String, FunctionConfig>,
+    /// How long one attempt may take (Cognito: 5 s, three attempts).
+    pub timeout_ms: u64,
+}
+
+impl Default for TriggerSettings {
+    fn default() -> Self {
+        TriggerSettings { functions: BTreeMap::new(), timeout_ms: 5000 }
+    }
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.

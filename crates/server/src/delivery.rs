@@ -5,10 +5,12 @@
 //! sends due messages, retries with backoff while the server is down, and then forgets the code
 //! (issue 5). With `[sms]` configured, text messages go the same way to SNS or a webhook.
 
-use crate::clock::{Clock, civil_from_days};
+use crate::clock::Clock;
+use crate::config::{SmsSettings, SmtpSettings};
+use crate::domain::calendar::DateTime;
 use crate::error::ApiResult;
-use crate::sms::{self, SmsSettings};
-use crate::smtp::{self, Email, SmtpSettings};
+use crate::sms;
+use crate::smtp::{self, Email};
 use crate::store::{MessageRow, Store};
 use crate::tls::TlsConnector;
 use std::sync::Arc;
@@ -236,15 +238,9 @@ fn redacted(m: &MessageRow) -> String {
 
 /// `Wed, 02 Dec 2026 14:20:00 +0000`
 fn rfc5322_date(ms: i64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let t = secs.rem_euclid(86_400);
-    let weekday = DAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
-    let month = MONTHS[usize::try_from(m - 1).unwrap_or(0)];
-    format!("{weekday}, {d:02} {month} {y} {:02}:{:02}:{:02} +0000", t / 3600, t % 3600 / 60, t % 60)
+    let t = DateTime::from_epoch_ms(ms);
+    let (weekday, month) = (t.weekday_name(), t.month_name());
+    format!("{weekday}, {:02} {month} {} {:02}:{:02}:{:02} +0000", t.day, t.year, t.hour, t.minute, t.second)
 }
 
 #[cfg(test)]

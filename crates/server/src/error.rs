@@ -2,7 +2,6 @@
 //! status come from the model); its message is what the client reads. Internal causes are kept as
 //! `source`, logged by the protocol layer and never sent.
 
-use crate::store::StoreError;
 use std::borrow::Cow;
 use userpool_model::ErrorCode;
 
@@ -44,14 +43,6 @@ impl ApiError {
 impl std::fmt::Debug for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.0.code.as_str(), self.0.message)
-    }
-}
-
-/// Storage failures are internal unless a handler maps them first (a `Conflict` usually means
-/// `UsernameExistsException` or `AliasExistsException`, which only the handler can tell).
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> ApiError {
-        ApiError::internal(e)
     }
 }
 

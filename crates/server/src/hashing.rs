@@ -5,6 +5,7 @@
 //! tokio's blocking pool left glibc holding hundreds of MiB of freed 19 MiB blocks (issue 6,
 //! BENCHMARKS.md).
 
+use crate::config::HashParams;
 use crate::error::ApiError;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
@@ -14,41 +15,24 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
 
-/// argon2id cost parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HashParams {
-    /// Memory in KiB.
-    pub memory_kib: u32,
-    pub iterations: u32,
-    pub parallelism: u32,
+fn argon2_for(params: HashParams) -> Result<Argon2<'static>, argon2::Error> {
+    let params = Params::new(params.memory_kib, params.iterations, params.parallelism, Some(32))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-impl HashParams {
-    /// OWASP's minimum for argon2id (m=19 MiB, t=2, p=1): the production default.
-    pub const OWASP: HashParams = HashParams { memory_kib: 19_456, iterations: 2, parallelism: 1 };
-    /// For test suites only: cheap enough that thousands of users sign up in seconds.
-    pub const TEST: HashParams = HashParams { memory_kib: 256, iterations: 1, parallelism: 1 };
-
-    fn argon2(self) -> Result<Argon2<'static>, argon2::Error> {
-        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))?;
-        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+/// argon2id of `password` into `out`, in this thread's reused memory.
+fn hash_into(params: HashParams, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), argon2::Error> {
+    thread_local! {
+        static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
     }
-
-    /// argon2id of `password` into `out`, in this thread's reused memory.
-    fn hash_into(self, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), argon2::Error> {
-        thread_local! {
-            static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+    let argon2 = argon2_for(params)?;
+    let blocks = argon2.params().block_count();
+    MEMORY.with_borrow_mut(|memory| {
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::new());
         }
-        let argon2 = self.argon2()?;
-        let blocks = argon2.params().block_count();
-        MEMORY.with_borrow_mut(|memory| {
-            if memory.len() < blocks {
-                memory.resize(blocks, Block::new());
-            }
-            argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
-        })
-    }
+        argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+    })
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -107,7 +91,7 @@ fn parse_phc(s: &str) -> Option<(HashParams, Vec<u8>, Vec<u8>)> {
 
 impl PasswordHasher {
     pub fn new(params: HashParams, concurrency: usize) -> Result<PasswordHasher, String> {
-        params.argon2().map_err(|e| format!("invalid argon2 parameters {params:?}: {e}"))?;
+        argon2_for(params).map_err(|e| format!("invalid argon2 parameters {params:?}: {e}"))?;
         let (jobs, receiver) = channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         for i in 0..concurrency.max(1) {
@@ -144,7 +128,7 @@ impl PasswordHasher {
     /// one hash of a candidate can be compared with every earlier hash (password history).
     pub fn hash_with_salt(params: HashParams, password: &str, salt: &[u8]) -> Result<String, ApiError> {
         let mut out = [0u8; 32];
-        params.hash_into(password.as_bytes(), salt, &mut out).map_err(ApiError::internal)?;
+        hash_into(params, password.as_bytes(), salt, &mut out).map_err(ApiError::internal)?;
         Ok(phc(params, salt, &out))
     }
 
@@ -160,7 +144,7 @@ impl PasswordHasher {
             return false;
         };
         let mut out = vec![0u8; expected.len()];
-        params.hash_into(password.as_bytes(), &salt, &mut out).is_ok() && bool::from(out.ct_eq(&expected))
+        hash_into(params, password.as_bytes(), &salt, &mut out).is_ok() && bool::from(out.ct_eq(&expected))
     }
 
     pub async fn verify(&self, password: &str, stored: &str) -> Result<bool, ApiError> {

@@ -1,9 +1,10 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use std::sync::Arc;
-use userpool::app::{Ctx, serve};
+use userpool::app::serve;
 use userpool::clock::SystemClock;
 use userpool::config::{ServeArgs, Settings};
+use userpool::ctx::Ctx;
 
 /// A server for the Amazon Cognito user pools API. Point any AWS SDK or the aws CLI at it with
 /// --endpoint-url.
@@ -64,7 +65,7 @@ async fn rotate_keys(pool: Option<String>, args: ServeArgs) -> Result<(), String
         None => ctx.store.pool_ids().await.map_err(|e| e.to_string())?,
     };
     for id in pools {
-        userpool::tokens::rotate_keys(&ctx, &id).await.map_err(|e| format!("{id}: {}", e.message()))?;
+        userpool::services::tokens::rotate_keys(&ctx, &id).await.map_err(|e| format!("{id}: {}", e.message()))?;
         println!("rotated the signing keys of {id}");
     }
     ctx.store.close().await;

@@ -2,48 +2,11 @@
 //! SNS emulator) or to a webhook. Without `[sms]`, text messages are only recorded.
 //! https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
 
-use crate::config::Credentials;
+use crate::config::{Credentials, SmsSettings};
 use crate::http_client;
-use crate::protocol::sigv4::uri_encode;
+use crate::sigv4::uri_encode;
 use crate::tls::TlsConnector;
-use serde::Deserialize;
 use serde_json::json;
-
-/// Exactly one of `webhook` and `sns_endpoint`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmsSettings {
-    /// POST `{"PhoneNumber", "Message", "MessageId"}` as JSON; any 2xx answer is a delivery.
-    pub webhook: Option<String>,
-    /// SNS, e.g. `https://sns.us-east-1.amazonaws.com`.
-    pub sns_endpoint: Option<String>,
-    pub region: Option<String>,
-    pub access_key_id: Option<String>,
-    pub secret_access_key: Option<String>,
-}
-
-impl std::fmt::Debug for SmsSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmsSettings")
-            .field("webhook", &self.webhook)
-            .field("sns_endpoint", &self.sns_endpoint)
-            .field("region", &self.region)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "***"))
-            .finish()
-    }
-}
-
-impl SmsSettings {
-    pub fn check(&self) -> Result<(), String> {
-        match (&self.webhook, &self.sns_endpoint) {
-            (Some(_), None) => Ok(()),
-            (None, Some(_)) if self.access_key_id.is_some() && self.secret_access_key.is_some() => Ok(()),
-            (None, Some(_)) => Err("[sms]: sns_endpoint needs access_key_id and secret_access_key".into()),
-            _ => Err("[sms]: give exactly one of webhook and sns_endpoint".into()),
-        }
-    }
-}
 
 /// Sends one text; Ok once the sink has accepted it.
 pub async fn send(
@@ -74,20 +37,14 @@ pub async fn send(
     let mut headers: Vec<(&str, String)> = vec![
         ("content-type", "application/x-www-form-urlencoded; charset=utf-8".into()),
         ("host", host),
-        ("x-amz-date", crate::protocol::sigv4::amz_date(now_ms)),
+        ("x-amz-date", crate::sigv4::amz_date(now_ms)),
     ];
     let credentials = Credentials {
         access_key_id: settings.access_key_id.clone().unwrap_or_default(),
         secret_access_key: settings.secret_access_key.clone().unwrap_or_default(),
     };
-    let authorization = crate::protocol::sigv4::authorization(
-        &credentials,
-        &region,
-        "sns",
-        ("POST", "/", ""),
-        &headers,
-        body.as_bytes(),
-    );
+    let authorization =
+        crate::sigv4::authorization(&credentials, &region, "sns", ("POST", "/", ""), &headers, body.as_bytes());
     headers.push(("authorization", authorization));
     let (status, _, answer) = http_client::post(tls, &format!("{endpoint}/"), &headers, body.as_bytes()).await?;
     if (200..300).contains(&status) {

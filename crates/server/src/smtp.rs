@@ -2,76 +2,13 @@
 //! STARTTLS (RFC 3207) or implicit TLS (RFC 8314), with AUTH PLAIN when credentials are
 //! configured.
 
+use crate::config::{Security, SmtpSettings};
 use crate::tls::{Io, TlsConnector};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-
-/// How the connection to the mail server is protected.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Security {
-    /// Plain TCP: a relay on the same machine or a trusted network.
-    #[default]
-    Plain,
-    /// Plain TCP upgraded with STARTTLS before anything else is sent (port 587, or 25).
-    Starttls,
-    /// TLS from the first byte (port 465).
-    Tls,
-}
-
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpSettings {
-    pub host: String,
-    #[serde(default = "default_port")]
-    pub port: u16,
-    #[serde(default)]
-    pub security: Security,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    /// The sender when the pool's EmailConfiguration names none.
-    pub from: Option<String>,
-    /// The longest wait between two attempts at a message (default 300 s).
-    pub retry_max_seconds: Option<u64>,
-}
-
-const fn default_port() -> u16 {
-    25
-}
-
-impl SmtpSettings {
-    /// Credentials go together, and never in clear text over the network: AUTH over plain SMTP
-    /// is allowed to a relay on this machine only.
-    pub fn check(&self) -> Result<(), String> {
-        if self.username.is_some() != self.password.is_some() {
-            return Err("[smtp]: username and password go together".into());
-        }
-        let loopback = matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "::1");
-        if self.username.is_some() && self.security == Security::Plain && !loopback {
-            return Err(
-                "[smtp]: a password would cross the network in clear text; set security to starttls or tls".into()
-            );
-        }
-        Ok(())
-    }
-}
-
-impl std::fmt::Debug for SmtpSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpSettings")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("security", &self.security)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "***"))
-            .field("from", &self.from)
-            .finish()
-    }
-}
 
 pub struct Email<'a> {
     pub from: &'a str,
@@ -156,7 +93,7 @@ pub async fn send(settings: &SmtpSettings, tls: &TlsConnector, email: &Email<'_>
         s.command("EHLO userpool", 250).await?;
     }
     if let (Some(user), Some(password)) = (&settings.username, &settings.password) {
-        let token = STANDARD.encode(format!("\0{user}\0{password}"));
+        let token = STANDARD.encode(format!("\0{user}\0{}", password.as_str()));
         s.command(&format!("AUTH PLAIN {token}"), 235).await?;
     }
     // The recipient is an attribute value: used as it is, and refused if it could end the

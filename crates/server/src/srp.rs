@@ -24,6 +24,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::domain::calendar::{DateTime, MONTHS, WEEKDAYS, days_from_civil, days_in_month};
+
 const LIMBS: usize = U3072::LIMBS;
 type Residue = FixedMontyForm<LIMBS>;
 
@@ -327,58 +329,12 @@ pub fn signature_matches(expected: &[u8; 32], claimed_base64: &str) -> bool {
 // TIMESTAMP (§11.4): Java `EEE MMM d HH:mm:ss z yyyy`, English, UTC
 // ---------------------------------------------------------------------------------------------------------------
 
-const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date. The year is shifted to start in March so that the leap
-/// day is last; 400-year eras have exactly 146 097 days.
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400; // 0..=399
-    let month_from_march = i64::from((month + 9) % 12); // Mar = 0 … Feb = 11
-    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1; // 0..=365
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year; // 0..=146096
-    era * 146_097 + day_of_era - 719_468 // 719 468 = days from 0000-03-01 to 1970-01-01
-}
-
-/// Inverse of [`days_from_civil`]: (year, month 1..=12, day 1..=31).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097; // 0..=146096
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
-    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// Formats Unix seconds the way Cognito's clients sign them (§11.4): `Tue Mar 5 07:04:09 UTC 2024`: English
 /// names, UTC, day of month not zero-padded, time fields zero-padded, 4-digit year (proleptic Gregorian).
 pub fn format_timestamp(epoch_seconds: i64) -> String {
-    let days = epoch_seconds.div_euclid(86_400);
-    let secs = epoch_seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let weekday = WEEKDAYS[(days + 4).rem_euclid(7) as usize]; // 1970-01-01 was a Thursday
-    let month = MONTHS[month as usize - 1];
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    format!("{weekday} {month} {day} {h:02}:{m:02}:{s:02} UTC {year:04}")
+    let t = DateTime::from_epoch_seconds(epoch_seconds);
+    let (weekday, month) = (t.weekday_name(), t.month_name());
+    format!("{weekday} {month} {} {:02}:{:02}:{:02} UTC {:04}", t.day, t.hour, t.minute, t.second, t.year)
 }
 
 /// Up to `max_len` ASCII digits (at least one) → number.

@@ -1,4 +1,4 @@
-//! Lambda triggers (issue 5; ../shared/spec/cognito-recovery.md §7). A pool's LambdaConfig names
+//! Lambda triggers (docs/triggers.md). A pool's LambdaConfig names
 //! functions by ARN; the configuration file's `[functions."<arn>"]` tables say how to run each:
 //! a webhook (POST the event, the answer is the result), a local command (the event on stdin,
 //! the result on stdout) or the Lambda Invoke API at an endpoint, SigV4-signed. A function set on
@@ -6,81 +6,20 @@
 //! https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-working-with-lambda-triggers.html
 
 use crate::api_error;
-use crate::app::Ctx;
+use crate::clock::Clock;
+use crate::config::{Credentials, FunctionConfig, TriggerSettings};
 use crate::domain::pools::Pool;
 use crate::error::ApiResult;
 use crate::http_client;
+use crate::metrics::Metrics;
 use crate::store::UserRow;
-use serde::Deserialize;
+use crate::tls::TlsConnector;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use userpool_model::types::PreTokenGenerationLambdaVersionType;
-
-/// How to run one function ARN: exactly one of `webhook`, `command` or `lambda_endpoint`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FunctionConfig {
-    /// `http(s)://host:port/path`: the event is POSTed as JSON; a 2xx answer's body is the result.
-    pub webhook: Option<String>,
-    /// A program and its arguments: the event on stdin, the result on stdout, exit status 0.
-    pub command: Option<Vec<String>>,
-    /// The Lambda Invoke API: `https://lambda.<region>.amazonaws.com`, or a local emulator's
-    /// `http://host:port`.
-    pub lambda_endpoint: Option<String>,
-    /// The region the Invoke call is signed for (default: the ARN's).
-    pub region: Option<String>,
-    pub access_key_id: Option<String>,
-    pub secret_access_key: Option<String>,
-}
-
-impl std::fmt::Debug for FunctionConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FunctionConfig")
-            .field("webhook", &self.webhook)
-            .field("command", &self.command)
-            .field("lambda_endpoint", &self.lambda_endpoint)
-            .field("region", &self.region)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "***"))
-            .finish()
-    }
-}
-
-impl FunctionConfig {
-    pub fn check(&self, arn: &str) -> Result<(), String> {
-        let ways = [self.webhook.is_some(), self.command.is_some(), self.lambda_endpoint.is_some()];
-        if ways.iter().filter(|w| **w).count() != 1 {
-            return Err(format!("function {arn}: give exactly one of webhook, command and lambda_endpoint"));
-        }
-        if self.command.as_ref().is_some_and(Vec::is_empty) {
-            return Err(format!("function {arn}: command is empty"));
-        }
-        if self.lambda_endpoint.is_some() && (self.access_key_id.is_none() || self.secret_access_key.is_none()) {
-            return Err(format!("function {arn}: lambda_endpoint needs access_key_id and secret_access_key"));
-        }
-        for url in [&self.webhook, &self.lambda_endpoint].into_iter().flatten() {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(format!("function {arn}: {url} is not an http:// or https:// URL"));
-            }
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TriggerSettings {
-    pub functions: BTreeMap<String, FunctionConfig>,
-    /// How long one attempt may take (Cognito: 5 s, three attempts).
-    pub timeout_ms: u64,
-}
-
-impl Default for TriggerSettings {
-    fn default() -> Self {
-        TriggerSettings { functions: BTreeMap::new(), timeout_ms: 5000 }
-    }
-}
 
 const ATTEMPTS: u32 = 3;
 
@@ -188,74 +127,172 @@ pub fn with_client_metadata(mut request: Value, metadata: Option<&BTreeMap<Strin
     request
 }
 
-/// Runs the pool's function for the event's trigger; `None` when the pool has none, else the
-/// `response` object the function returned.
-pub async fn run(ctx: &Ctx, pool: &Pool, e: Event<'_>) -> ApiResult<Option<Map<String, Value>>> {
-    let Some((arn, version)) = e.trigger.function(pool) else {
-        return Ok(None);
-    };
-    let name = e.trigger.name();
-    let Some(function) = ctx.settings.triggers.functions.get(&arn) else {
-        tracing::warn!(trigger = name, arn, "the pool's function is not mapped in the configuration file");
-        return Err(api_error!(UnexpectedLambdaException, "{name} invocation failed due to configuration."));
-    };
-    let event = json!({
-        "version": version,
-        "triggerSource": e.source,
-        "region": ctx.settings.region,
-        "userPoolId": pool.id,
-        "userName": e.user_name,
-        "callerContext": {
-            "awsSdkVersion": "aws-sdk-unknown-unknown",
-            "clientId": e.client_id.unwrap_or("CLIENT_ID_NOT_APPLICABLE"),
-        },
-        "request": e.request,
-        "response": {},
-    });
-    let started = std::time::Instant::now();
-    let result = call(ctx, function, &arn, &event, e.source, name).await;
-    let outcome = result.as_ref().map_or_else(|e| e.code().as_str(), |_| "ok");
-    ctx.metrics.trigger(name, outcome, started.elapsed().as_secs_f64());
-    result.map(Some)
+/// Runs trigger functions as the configuration file maps them: the one component that calls out
+/// to Lambda functions, webhooks and commands.
+pub struct TriggerRunner {
+    settings: TriggerSettings,
+    region: String,
+    tls: Arc<TlsConnector>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
 }
 
-/// Up to three attempts of one call, each within the timeout; the result's `response`.
-async fn call(
-    ctx: &Ctx,
-    function: &FunctionConfig,
-    arn: &str,
-    event: &Value,
-    source: &str,
-    name: &'static str,
-) -> ApiResult<Map<String, Value>> {
-    let body = event.to_string();
-    let timeout = Duration::from_millis(ctx.settings.triggers.timeout_ms);
-    let started = std::time::Instant::now();
-    let mut reason = String::new();
-    for attempt in 1..=ATTEMPTS {
-        let outcome = tokio::time::timeout(timeout, invoke(ctx, function, arn, body.as_bytes())).await;
-        match outcome {
-            Ok(Ok(output)) => {
-                tracing::info!(trigger = name, source, attempt, ms = started.elapsed().as_millis(), "trigger ran");
-                return parse_result(name, &output);
-            }
-            Ok(Err(Failure::Function(message))) => {
-                tracing::info!(trigger = name, source, attempt, "trigger function failed");
-                return Err(api_error!(UserLambdaValidationException, "{name} failed with error {message}."));
-            }
-            Ok(Err(Failure::Invocation(why))) => {
-                tracing::warn!(trigger = name, attempt, reason = why, "trigger invocation failed");
-                // The caller learns a Lambda error type, not paths, addresses or TLS details.
-                let lambda_error = why.ends_with("Exception") && !why.contains(char::is_whitespace);
-                reason = if lambda_error { why } else { "the function could not be reached".into() };
-            }
-            Err(_) => {
-                tracing::warn!(trigger = name, attempt, "trigger timed out");
-                reason = "Socket timeout while invoking Lambda function".into();
+impl TriggerRunner {
+    pub fn new(
+        settings: TriggerSettings,
+        region: String,
+        tls: Arc<TlsConnector>,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+    ) -> TriggerRunner {
+        TriggerRunner { settings, region, tls, clock, metrics }
+    }
+
+    /// Runs the pool's function for the event's trigger; `None` when the pool has none, else the
+    /// `response` object the function returned.
+    pub async fn run(&self, pool: &Pool, e: Event<'_>) -> ApiResult<Option<Map<String, Value>>> {
+        let Some((arn, version)) = e.trigger.function(pool) else {
+            return Ok(None);
+        };
+        let name = e.trigger.name();
+        let Some(function) = self.settings.functions.get(&arn) else {
+            tracing::warn!(trigger = name, arn, "the pool's function is not mapped in the configuration file");
+            return Err(api_error!(UnexpectedLambdaException, "{name} invocation failed due to configuration."));
+        };
+        let event = json!({
+            "version": version,
+            "triggerSource": e.source,
+            "region": self.region,
+            "userPoolId": pool.id,
+            "userName": e.user_name,
+            "callerContext": {
+                "awsSdkVersion": "aws-sdk-unknown-unknown",
+                "clientId": e.client_id.unwrap_or("CLIENT_ID_NOT_APPLICABLE"),
+            },
+            "request": e.request,
+            "response": {},
+        });
+        let started = std::time::Instant::now();
+        let result = self.call(function, &arn, &event, e.source, name).await;
+        let outcome = result.as_ref().map_or_else(|e| e.code().as_str(), |_| "ok");
+        self.metrics.trigger(name, outcome, started.elapsed().as_secs_f64());
+        result.map(Some)
+    }
+
+    /// Up to three attempts of one call, each within the timeout; the result's `response`.
+    async fn call(
+        &self,
+        function: &FunctionConfig,
+        arn: &str,
+        event: &Value,
+        source: &str,
+        name: &'static str,
+    ) -> ApiResult<Map<String, Value>> {
+        let body = event.to_string();
+        let timeout = Duration::from_millis(self.settings.timeout_ms);
+        let started = std::time::Instant::now();
+        let mut reason = String::new();
+        for attempt in 1..=ATTEMPTS {
+            let outcome = tokio::time::timeout(timeout, self.invoke(function, arn, body.as_bytes())).await;
+            match outcome {
+                Ok(Ok(output)) => {
+                    tracing::info!(trigger = name, source, attempt, ms = started.elapsed().as_millis(), "trigger ran");
+                    return parse_result(name, &output);
+                }
+                Ok(Err(Failure::Function(message))) => {
+                    tracing::info!(trigger = name, source, attempt, "trigger function failed");
+                    return Err(api_error!(UserLambdaValidationException, "{name} failed with error {message}."));
+                }
+                Ok(Err(Failure::Invocation(why))) => {
+                    tracing::warn!(trigger = name, attempt, reason = why, "trigger invocation failed");
+                    // The caller learns a Lambda error type, not paths, addresses or TLS details.
+                    let lambda_error = why.ends_with("Exception") && !why.contains(char::is_whitespace);
+                    reason = if lambda_error { why } else { "the function could not be reached".into() };
+                }
+                Err(_) => {
+                    tracing::warn!(trigger = name, attempt, "trigger timed out");
+                    reason = "Socket timeout while invoking Lambda function".into();
+                }
             }
         }
+        Err(api_error!(UnexpectedLambdaException, "{name} invocation failed due to error {reason}."))
     }
-    Err(api_error!(UnexpectedLambdaException, "{name} invocation failed due to error {reason}."))
+
+    async fn invoke(&self, function: &FunctionConfig, arn: &str, event: &[u8]) -> Result<Vec<u8>, Failure> {
+        if let Some(url) = &function.webhook {
+            let (status, _, body) =
+                http_client::post(&self.tls, url, &[("content-type", "application/json".into())], event)
+                    .await
+                    .map_err(Failure::Invocation)?;
+            return match status {
+                200..=299 => Ok(body),
+                _ => match error_message(&body) {
+                    Some(message) => Err(Failure::Function(message)),
+                    None => Err(Failure::Invocation(format!("HTTP {status}"))),
+                },
+            };
+        }
+        if let Some(argv) = &function.command {
+            return run_command(argv, event).await;
+        }
+        let endpoint = function.lambda_endpoint.as_deref().unwrap_or_default();
+        self.lambda_invoke(function, endpoint, arn, event).await
+    }
+
+    /// Lambda's Invoke API (RequestResponse), signed with SigV4 for the `lambda` service.
+    /// https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+    async fn lambda_invoke(
+        &self,
+        function: &FunctionConfig,
+        endpoint: &str,
+        arn: &str,
+        event: &[u8],
+    ) -> Result<Vec<u8>, Failure> {
+        // arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]
+        let parts: Vec<&str> = arn.split(':').collect();
+        let (name, qualifier) = match parts.as_slice() {
+            [_, _, _, _, _, "function", name] => (*name, None),
+            [_, _, _, _, _, "function", name, qualifier] => (*name, Some(*qualifier)),
+            _ => return Err(Failure::Invocation(format!("{arn} is not a Lambda function ARN"))),
+        };
+        let region = function.region.clone().or_else(|| parts.get(3).map(|r| (*r).to_string())).unwrap_or_default();
+        let path = format!("/2015-03-31/functions/{name}/invocations");
+        // A qualifier such as $LATEST travels, and is signed, percent-encoded.
+        let query = qualifier.map(|q| format!("Qualifier={}", crate::sigv4::uri_encode(q))).unwrap_or_default();
+        let host = endpoint.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default().to_string();
+        let mut headers: Vec<(&str, String)> = vec![
+            ("content-type", "application/json".into()),
+            ("host", host),
+            ("x-amz-date", crate::sigv4::amz_date(self.clock.now_ms())),
+            ("x-amz-invocation-type", "RequestResponse".into()),
+        ];
+        let credentials = Credentials {
+            access_key_id: function.access_key_id.clone().unwrap_or_default(),
+            secret_access_key: function.secret_access_key.clone().unwrap_or_default(),
+        };
+        let authorization =
+            crate::sigv4::authorization(&credentials, &region, "lambda", ("POST", &path, &query), &headers, event);
+        headers.push(("authorization", authorization));
+        let url = format!(
+            "{}{path}{}",
+            endpoint.trim_end_matches('/'),
+            if query.is_empty() { String::new() } else { format!("?{query}") }
+        );
+        let (status, response_headers, body) =
+            http_client::post(&self.tls, &url, &headers, event).await.map_err(Failure::Invocation)?;
+        if !(200..300).contains(&status) {
+            // `ResourceNotFoundException:http://internal.amazon.com/...`: the type is before the colon.
+            let kind = response_headers
+                .iter()
+                .find(|(k, _)| k == "x-amzn-errortype")
+                .and_then(|(_, v)| v.split(':').next().map(str::to_string));
+            return Err(Failure::Invocation(kind.unwrap_or_else(|| format!("HTTP {status}"))));
+        }
+        if response_headers.iter().any(|(k, _)| k == "x-amz-function-error") {
+            return Err(Failure::Function(error_message(&body).unwrap_or_else(|| "Unhandled".into())));
+        }
+        Ok(body)
+    }
 }
 
 fn parse_result(name: &str, output: &[u8]) -> ApiResult<Map<String, Value>> {
@@ -283,26 +320,6 @@ enum Failure {
 fn error_message(body: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;
     value.get("errorMessage").and_then(Value::as_str).map(str::to_string)
-}
-
-async fn invoke(ctx: &Ctx, function: &FunctionConfig, arn: &str, event: &[u8]) -> Result<Vec<u8>, Failure> {
-    if let Some(url) = &function.webhook {
-        let (status, _, body) = http_client::post(&ctx.tls, url, &[("content-type", "application/json".into())], event)
-            .await
-            .map_err(Failure::Invocation)?;
-        return match status {
-            200..=299 => Ok(body),
-            _ => match error_message(&body) {
-                Some(message) => Err(Failure::Function(message)),
-                None => Err(Failure::Invocation(format!("HTTP {status}"))),
-            },
-        };
-    }
-    if let Some(argv) = &function.command {
-        return run_command(argv, event).await;
-    }
-    let endpoint = function.lambda_endpoint.as_deref().unwrap_or_default();
-    lambda_invoke(ctx, function, endpoint, arn, event).await
 }
 
 async fn run_command(argv: &[String], event: &[u8]) -> Result<Vec<u8>, Failure> {
@@ -337,65 +354,4 @@ async fn run_command(argv: &[String], event: &[u8]) -> Result<Vec<u8>, Failure> 
         .or_else(|| stderr.lines().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim().to_string()))
         .unwrap_or_else(|| format!("exit status {}", output.status.code().unwrap_or(-1)));
     Err(Failure::Function(message))
-}
-
-/// Lambda's Invoke API (RequestResponse), signed with SigV4 for the `lambda` service.
-/// https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
-async fn lambda_invoke(
-    ctx: &Ctx,
-    function: &FunctionConfig,
-    endpoint: &str,
-    arn: &str,
-    event: &[u8],
-) -> Result<Vec<u8>, Failure> {
-    // arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]
-    let parts: Vec<&str> = arn.split(':').collect();
-    let (name, qualifier) = match parts.as_slice() {
-        [_, _, _, _, _, "function", name] => (*name, None),
-        [_, _, _, _, _, "function", name, qualifier] => (*name, Some(*qualifier)),
-        _ => return Err(Failure::Invocation(format!("{arn} is not a Lambda function ARN"))),
-    };
-    let region = function.region.clone().or_else(|| parts.get(3).map(|r| (*r).to_string())).unwrap_or_default();
-    let path = format!("/2015-03-31/functions/{name}/invocations");
-    // A qualifier such as $LATEST travels, and is signed, percent-encoded.
-    let query = qualifier.map(|q| format!("Qualifier={}", crate::protocol::sigv4::uri_encode(q))).unwrap_or_default();
-    let host = endpoint.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default().to_string();
-    let mut headers: Vec<(&str, String)> = vec![
-        ("content-type", "application/json".into()),
-        ("host", host),
-        ("x-amz-date", crate::protocol::sigv4::amz_date(ctx.clock.now_ms())),
-        ("x-amz-invocation-type", "RequestResponse".into()),
-    ];
-    let credentials = crate::config::Credentials {
-        access_key_id: function.access_key_id.clone().unwrap_or_default(),
-        secret_access_key: function.secret_access_key.clone().unwrap_or_default(),
-    };
-    let authorization = crate::protocol::sigv4::authorization(
-        &credentials,
-        &region,
-        "lambda",
-        ("POST", &path, &query),
-        &headers,
-        event,
-    );
-    headers.push(("authorization", authorization));
-    let url = format!(
-        "{}{path}{}",
-        endpoint.trim_end_matches('/'),
-        if query.is_empty() { String::new() } else { format!("?{query}") }
-    );
-    let (status, response_headers, body) =
-        http_client::post(&ctx.tls, &url, &headers, event).await.map_err(Failure::Invocation)?;
-    if !(200..300).contains(&status) {
-        // `ResourceNotFoundException:http://internal.amazon.com/...`: the type is before the colon.
-        let kind = response_headers
-            .iter()
-            .find(|(k, _)| k == "x-amzn-errortype")
-            .and_then(|(_, v)| v.split(':').next().map(str::to_string));
-        return Err(Failure::Invocation(kind.unwrap_or_else(|| format!("HTTP {status}"))));
-    }
-    if response_headers.iter().any(|(k, _)| k == "x-amz-function-error") {
-        return Err(Failure::Function(error_message(&body).unwrap_or_else(|| "Unhandled".into())));
-    }
-    Ok(body)
 }

@@ -14,7 +14,8 @@ use sqlx::Connection;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use userpool::hashing::{HashParams, PasswordHasher};
+use userpool::config::HashParams;
+use userpool::hashing::PasswordHasher;
 use userpool_bench::{Conn, Step, argon2_ceiling, load, one_call, percentile};
 
 struct Args {

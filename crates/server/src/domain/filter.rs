@@ -1,7 +1,7 @@
 //! The ListUsers `Filter`: `attribute = "value"` or `attribute ^= "value"`.
 //! https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListUsers.html
 
-use crate::store::{FilterTarget, UserFilter};
+use crate::domain::records::{FilterTarget, UserFilter};
 
 /// The attributes Cognito can filter on.
 const FILTERABLE: [&str; 10] = [

@@ -27,9 +27,11 @@ pub fn sub() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// The part of a pool id after `_`: SRP's "pool name" (every pool id this server makes has one).
+/// The part of a pool id after `_`: SRP's "pool name", used in `x` and in the signature
+/// (`us-east-1_AbCdEf123` → `AbCdEf123`, as the clients' `poolId.split('_')[1]`). Every pool id
+/// this server makes has one; another id is used whole.
 pub fn pool_name_of(pool_id: &str) -> &str {
-    crate::srp::pool_name(pool_id).unwrap_or(pool_id)
+    pool_id.split('_').nth(1).unwrap_or(pool_id)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! symbol (spec §6). Only the message prefix depends on the operation.
 
 use crate::error::ApiError;
+use rand::seq::SliceRandom;
 use userpool_model::ErrorCode;
 use userpool_model::types::PasswordPolicyType;
 
@@ -62,6 +63,22 @@ pub fn check(policy: &PasswordPolicyType, password: &str, wording: Wording) -> R
             Err(ApiError::new(ErrorCode::InvalidPasswordException, format!("{prefix}: {rule}")))
         }
     }
+}
+
+/// A temporary password that satisfies the pool's policy.
+pub fn temporary_password(policy: &PasswordPolicyType) -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let sets: [&[u8]; 4] =
+        [b"abcdefghijkmnopqrstuvwxyz", b"ABCDEFGHJKLMNPQRSTUVWXYZ", b"23456789", b"^$*.[]{}()?!@#%&/,><:;|_~=+-"];
+    let len = usize::try_from(policy.minimum_length.unwrap_or(8)).unwrap_or(8).max(12);
+    let mut chars: Vec<u8> = sets.iter().map(|s| s[rng.random_range(0..s.len())]).collect();
+    let all: Vec<u8> = sets.concat();
+    while chars.len() < len {
+        chars.push(all[rng.random_range(0..all.len())]);
+    }
+    chars.shuffle(&mut rng);
+    String::from_utf8(chars).expect("ASCII")
 }
 
 #[cfg(test)]

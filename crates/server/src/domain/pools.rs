@@ -1,9 +1,5 @@
-//! A stored user pool and the settings other operations read from it.
+//! A user pool and the settings the flows read from it.
 
-use crate::api_error;
-use crate::app::Ctx;
-use crate::clock::epoch_seconds;
-use crate::error::ApiResult;
 use userpool_model::types::{PasswordPolicyType, UserPoolType};
 
 #[derive(Debug, Clone)]
@@ -24,18 +20,6 @@ impl Pool {
     /// EmailConfiguration.ReplyToEmailAddress.
     pub fn email_reply_to(&self) -> Option<String> {
         self.config.email_configuration.as_ref()?.reply_to_email_address.clone()
-    }
-
-    pub async fn load(ctx: &Ctx, id: &str) -> ApiResult<Pool> {
-        let row = ctx
-            .store
-            .find_pool(id)
-            .await?
-            .ok_or_else(|| api_error!(ResourceNotFoundException, "User pool {id} does not exist."))?;
-        let mut config: UserPoolType = serde_json::from_str(&row.config).map_err(crate::error::ApiError::internal)?;
-        config.creation_date = Some(epoch_seconds(row.created_at));
-        config.last_modified_date = Some(epoch_seconds(row.updated_at));
-        Ok(Pool { id: row.id, config })
     }
 
     /// `UsernameConfiguration.CaseSensitive`; pools created without it are case sensitive.

@@ -4,7 +4,7 @@
 
 use crate::domain::codes::mask_destination;
 use crate::domain::pools::Pool;
-use crate::store::UserRow;
+use crate::domain::records::UserRow;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use userpool_model::types::{CodeDeliveryDetailsType, DeliveryMediumType, RecoveryOptionNameType};

@@ -1,36 +1,9 @@
-//! Finding users by any name Cognito accepts, their aliases, and their wire form.
+//! Users' aliases and their wire form.
 
-use crate::app::Ctx;
-use crate::clock::epoch_seconds;
+use crate::domain::calendar::epoch_seconds;
 use crate::domain::pools::Pool;
-use crate::error::ApiResult;
-use crate::store::{AliasKind, UserRow};
+use crate::domain::records::{AliasKind, UserRow};
 use userpool_model::types::{AttributeType, UserStatusType, UserType};
-
-/// A user by username, alias or `sub`, in that order (the `Username` member's documentation:
-/// "the username …, any of their alias attributes, or the sub").
-pub async fn find(ctx: &Ctx, pool: &Pool, name: &str) -> ApiResult<Option<UserRow>> {
-    let key = pool.key(name);
-    if let Some(u) = ctx.store.find_user_by_username(&pool.id, &key).await? {
-        return Ok(Some(u));
-    }
-    for kind in AliasKind::ALL {
-        let usable = pool.has_alias_attribute(kind.attribute()) || pool.has_username_attribute(kind.attribute());
-        if usable && let Some(u) = ctx.store.find_user_by_alias(&pool.id, kind, &key).await? {
-            return Ok(Some(u));
-        }
-    }
-    if uuid::Uuid::parse_str(name).is_ok() {
-        return Ok(ctx.store.find_user_by_sub(&pool.id, name).await?);
-    }
-    Ok(None)
-}
-
-/// The same, for callers that have only the pool id.
-pub async fn find_user(ctx: &Ctx, pool_id: &str, name: &str) -> ApiResult<Option<(Pool, UserRow)>> {
-    let pool = Pool::load(ctx, pool_id).await?;
-    Ok(find(ctx, &pool, name).await?.map(|u| (pool, u)))
-}
 
 /// The sign-in names a user's attributes give in this pool: an email or phone number used as
 /// the username (verified or not), and verified aliases (preferred_username needs no verification).

@@ -2,20 +2,21 @@
 //! DeleteUser, the attribute operations and their verification), and revoking tokens
 //! (RevokeToken, AdminUserGlobalSignOut).
 
-use super::users_admin::{change_attributes, check_deletable, existing_user, verification_slot};
-use super::{
-    CodeToSend, HOUR_MS, attempts_exceeded, check_client_secret, check_code, deliver_code, load_client,
-    new_password_for,
-};
 use crate::api_error;
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::domain::attributes::check_writable;
 use crate::domain::password_policy::Wording;
 use crate::domain::pools::Pool;
 use crate::domain::users::attribute_types;
 use crate::error::ApiResult;
+use crate::services::clients::{check_client_secret, load_client};
+use crate::services::codes::{HOUR_MS, attempts_exceeded, check_code};
+use crate::services::messages::{CodeToSend, deliver_code};
+use crate::services::passwords::new_password_for;
+use crate::services::pools;
+use crate::services::tokens::{access_token_user, refresh_token_hash};
+use crate::services::users::{change_attributes, check_deletable, existing_user, verification_slot};
 use crate::store::UserRow;
-use crate::tokens::{access_token_user, refresh_token_hash};
 use crate::triggers::Caller;
 use serde_json::{Map, Value};
 use userpool_model::types::*;
@@ -214,7 +215,7 @@ pub(super) async fn verify_user_attribute(
     let stored = check_code(ctx, &pool.id, &user.sub, slot, &req.code, budget).await?;
     // Consumed first, so the code is single-use however many requests race with it.
     if !ctx.store.consume_code(&pool.id, &user.sub, slot, &stored.code_hash).await? {
-        return Err(super::code_expired());
+        return Err(crate::services::codes::code_expired());
     }
     let flag = format!("{attribute}_verified");
     let mut set = vec![(flag, "true".to_string())];
@@ -245,7 +246,7 @@ pub(super) async fn admin_user_global_sign_out(
     ctx: &Ctx,
     req: AdminUserGlobalSignOutRequest,
 ) -> ApiResult<AdminUserGlobalSignOutResponse> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
+    let pool = pools::load(ctx, &req.user_pool_id).await?;
     let user = existing_user(ctx, &pool, &req.username).await?;
     ctx.store.sign_out_everywhere(&pool.id, &user.sub, ctx.clock.now_ms()).await?;
     Ok(AdminUserGlobalSignOutResponse {})

@@ -1,14 +1,15 @@
 //! App clients: create, describe, update, delete, list.
 
-use super::{decode_token, encode_token};
 use crate::api_error;
-use crate::app::Ctx;
-use crate::clock::epoch_seconds;
+use crate::ctx::Ctx;
+use crate::domain::calendar::epoch_seconds;
 use crate::domain::ids;
+use crate::domain::pagination::{decode_token, encode_token};
 use crate::domain::pools::Pool;
 use crate::error::{ApiError, ApiResult};
+use crate::services::pools;
+use crate::services::tokens::unit_seconds;
 use crate::store::DocumentRow;
-use crate::tokens::unit_seconds;
 use serde_json::Value;
 use userpool_model::types::*;
 
@@ -85,7 +86,7 @@ pub(super) async fn create_user_pool_client(
     ctx: &Ctx,
     req: CreateUserPoolClientRequest,
 ) -> ApiResult<CreateUserPoolClientResponse> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
+    let pool = pools::load(ctx, &req.user_pool_id).await?;
     let mut client = as_client_document(&req)?;
     check_attribute_lists(&pool, &client)?;
     check_token_validity(&client)?;
@@ -109,7 +110,7 @@ pub(super) async fn describe_user_pool_client(
     ctx: &Ctx,
     req: DescribeUserPoolClientRequest,
 ) -> ApiResult<DescribeUserPoolClientResponse> {
-    Pool::load(ctx, &req.user_pool_id).await?;
+    pools::load(ctx, &req.user_pool_id).await?;
     let (_, client) = load(ctx, &req.user_pool_id, &req.client_id).await?;
     Ok(DescribeUserPoolClientResponse { user_pool_client: Some(client) })
 }
@@ -120,7 +121,7 @@ pub(super) async fn update_user_pool_client(
     ctx: &Ctx,
     req: UpdateUserPoolClientRequest,
 ) -> ApiResult<UpdateUserPoolClientResponse> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
+    let pool = pools::load(ctx, &req.user_pool_id).await?;
     let (row, old) = load(ctx, &req.user_pool_id, &req.client_id).await?;
     let mut client = as_client_document(&req)?;
     check_attribute_lists(&pool, &client)?;
@@ -140,7 +141,7 @@ pub(super) async fn update_user_pool_client(
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_DeleteUserPoolClient.html
 pub(super) async fn delete_user_pool_client(ctx: &Ctx, req: DeleteUserPoolClientRequest) -> ApiResult<()> {
-    Pool::load(ctx, &req.user_pool_id).await?;
+    pools::load(ctx, &req.user_pool_id).await?;
     if !ctx.store.delete_client(&req.user_pool_id, &req.client_id).await? {
         return Err(api_error!(
             ResourceNotFoundException,
@@ -156,7 +157,7 @@ pub(super) async fn list_user_pool_clients(
     ctx: &Ctx,
     req: ListUserPoolClientsRequest,
 ) -> ApiResult<ListUserPoolClientsResponse> {
-    Pool::load(ctx, &req.user_pool_id).await?;
+    pools::load(ctx, &req.user_pool_id).await?;
     let after = decode_token(req.next_token.as_deref())?;
     let limit = usize::try_from(req.max_results.unwrap_or(60)).unwrap_or(60);
     let mut rows =

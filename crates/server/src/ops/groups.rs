@@ -2,26 +2,21 @@
 //! AdminRemoveUserFromGroup, AdminListGroupsForUser, ListUsersInGroup. Members' tokens carry
 //! `cognito:groups`.
 
-use super::users_admin::existing_user;
-use super::{decode_token, encode_token};
 use crate::api_error;
-use crate::app::Ctx;
-use crate::clock::epoch_seconds;
+use crate::ctx::Ctx;
+use crate::domain::calendar::epoch_seconds;
+use crate::domain::pagination::{decode_token, encode_token};
 use crate::domain::pools::Pool;
 use crate::domain::users::user_type;
 use crate::error::{ApiError, ApiResult};
+use crate::services::pools;
+use crate::services::users::existing_user;
+use crate::services::users::group_of;
 use crate::store::{DocumentRow, StoreError};
 use userpool_model::types::*;
 
 fn group_not_found() -> ApiError {
     api_error!(ResourceNotFoundException, "Group not found.")
-}
-
-fn group_of(row: &DocumentRow) -> ApiResult<GroupType> {
-    let mut group: GroupType = serde_json::from_str(&row.config).map_err(ApiError::internal)?;
-    group.creation_date = Some(epoch_seconds(row.created_at));
-    group.last_modified_date = Some(epoch_seconds(row.updated_at));
-    Ok(group)
 }
 
 async fn load(ctx: &Ctx, pool: &Pool, name: &str) -> ApiResult<DocumentRow> {
@@ -45,7 +40,7 @@ fn limit_of(limit: Option<i32>) -> usize {
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateGroup.html
 pub(super) async fn create_group(ctx: &Ctx, req: CreateGroupRequest) -> ApiResult<CreateGroupResponse> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
+    let pool = pools::load(ctx, &req.user_pool_id).await?;
     let now = ctx.clock.now_ms();
     let group = GroupType {
         group_name: Some(req.group_name.clone()),
@@ -75,14 +70,14 @@ pub(super) async fn create_group(ctx: &Ctx, req: CreateGroupRequest) -> ApiResul
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GetGroup.html
 pub(super) async fn get_group(ctx: &Ctx, req: GetGroupRequest) -> ApiResult<GetGroupResponse> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
+    let pool = pools::load(ctx, &req.user_pool_id).await?;
     Ok(GetGroupResponse { group: Some(group_of(&load(ctx, &pool, &req.group_name).await?)?) })
 }
 
 /// Only the members given change; the others keep their values.
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UpdateGroup.html
 pub(super) async fn update_group(ctx: &Ctx, req: UpdateGroupRequest) -> ApiResult<UpdateGroupResponse> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
+    let pool = pools::load(ctx, &req.user_pool_id).await?;
     let mut group = group_of(&load(ctx, &pool, &req.group_name).await?)?;
     if req.description.is_some() {
         group.description = req.description;
@@ -104,7 +99,7 @@ pub(super) async fn update_group(ctx: &Ctx, req: UpdateGroupRequest) -> ApiResul
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_DeleteGroup.html
 pub(super) async fn delete_group(ctx: &Ctx, req: DeleteGroupRequest) -> ApiResult<()> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
+    let pool = pools::load(ctx, &req.user_pool_id).await?;
     if !ctx.store.delete_group(&pool.id, &req.group_name).await? {
         return Err(group_not_found());
     }
@@ -113,7 +108,7 @@ pub(super) async fn delete_group(ctx: &Ctx, req: DeleteGroupRequest) -> ApiResul
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ListGroups.html
 pub(super) async fn list_groups(ctx: &Ctx, req: ListGroupsRequest) -> ApiResult<ListGroupsResponse> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
+    let pool = pools::load(ctx, &req.user_pool_id).await?;
     let after = decode_token(req.next_token.as_deref())?;
     let limit = limit_of(req.limit);
     let rows = ctx.store.list_groups(&pool.id, None, after.as_deref(), i64::try_from(limit + 1).unwrap_or(61)).await?;
@@ -123,7 +118,7 @@ pub(super) async fn list_groups(ctx: &Ctx, req: ListGroupsRequest) -> ApiResult<
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminAddUserToGroup.html
 pub(super) async fn admin_add_user_to_group(ctx: &Ctx, req: AdminAddUserToGroupRequest) -> ApiResult<()> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
+    let pool = pools::load(ctx, &req.user_pool_id).await?;
     let user = existing_user(ctx, &pool, &req.username).await?;
     load(ctx, &pool, &req.group_name).await?;
     ctx.store.add_group_member(&pool.id, &req.group_name, &user.sub).await?;
@@ -132,7 +127,7 @@ pub(super) async fn admin_add_user_to_group(ctx: &Ctx, req: AdminAddUserToGroupR
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminRemoveUserFromGroup.html
 pub(super) async fn admin_remove_user_from_group(ctx: &Ctx, req: AdminRemoveUserFromGroupRequest) -> ApiResult<()> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
+    let pool = pools::load(ctx, &req.user_pool_id).await?;
     let user = existing_user(ctx, &pool, &req.username).await?;
     load(ctx, &pool, &req.group_name).await?;
     ctx.store.remove_group_member(&pool.id, &req.group_name, &user.sub).await?;
@@ -144,7 +139,7 @@ pub(super) async fn admin_list_groups_for_user(
     ctx: &Ctx,
     req: AdminListGroupsForUserRequest,
 ) -> ApiResult<AdminListGroupsForUserResponse> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
+    let pool = pools::load(ctx, &req.user_pool_id).await?;
     let user = existing_user(ctx, &pool, &req.username).await?;
     let after = decode_token(req.next_token.as_deref())?;
     let limit = limit_of(req.limit);
@@ -164,7 +159,7 @@ pub(super) async fn list_users_in_group(
     ctx: &Ctx,
     req: ListUsersInGroupRequest,
 ) -> ApiResult<ListUsersInGroupResponse> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
+    let pool = pools::load(ctx, &req.user_pool_id).await?;
     load(ctx, &pool, &req.group_name).await?;
     let after = decode_token(req.next_token.as_deref())?;
     let limit = limit_of(req.limit);
@@ -180,15 +175,4 @@ pub(super) async fn list_users_in_group(
         }
     }
     Ok(ListUsersInGroupResponse { users: Some(users), next_token })
-}
-
-/// The user's group names for `cognito:groups`, by precedence (lowest first), then name.
-pub(crate) async fn group_names(ctx: &Ctx, pool_id: &str, sub: &str) -> ApiResult<Vec<String>> {
-    let rows = ctx.store.list_groups(pool_id, Some(sub), None, 10_000).await?;
-    let mut groups: Vec<(i32, String)> = rows
-        .iter()
-        .map(|r| Ok((group_of(r)?.precedence.unwrap_or(i32::MAX), r.name.clone())))
-        .collect::<ApiResult<_>>()?;
-    groups.sort();
-    Ok(groups.into_iter().map(|(_, name)| name).collect())
 }

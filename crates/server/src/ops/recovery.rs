@@ -1,19 +1,20 @@
 //! Account recovery: ForgotPassword, AdminResetUserPassword, ConfirmForgotPassword, evaluated in
 //! the order of ../shared/spec/cognito-recovery.md §1.5 with the outcomes of its §3 table.
 
-use super::users_admin::existing_user;
-use super::{
-    CodeToSend, HOUR_MS, attempts_exceeded, bump_unknown_name, check_code, check_secret_hash, code_expired,
-    code_mismatch, deliver_code, hides_users, load_client, new_password_for,
-};
 use crate::api_error;
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::domain::codes;
 use crate::domain::password_policy::Wording;
 use crate::domain::pools::Pool;
 use crate::domain::recovery::{Channel, channel, is_admin_only, simulated_delivery};
-use crate::domain::users;
 use crate::error::{ApiError, ApiResult};
+use crate::services::clients::{check_secret_hash, load_client};
+use crate::services::codes::{HOUR_MS, attempts_exceeded, check_code, code_expired, code_mismatch};
+use crate::services::existence::{bump_unknown_name, hides_users};
+use crate::services::messages::{CodeToSend, deliver_code};
+use crate::services::passwords::new_password_for;
+use crate::services::pools;
+use crate::services::users::existing_user;
 use crate::store::{RecoveryEvent, UserRow};
 use crate::triggers::Caller;
 use std::net::IpAddr;
@@ -100,7 +101,7 @@ async fn record(ctx: &Ctx, pool: &Pool, sub: &str, event: &str, c: &Context<'_>)
 pub(super) async fn forgot_password(ctx: &Ctx, req: ForgotPasswordRequest) -> ApiResult<ForgotPasswordResponse> {
     let (pool, client) = load_client(ctx, &req.client_id).await?;
     ctx.recovery_quota.check(&pool.id, ctx.clock.now_ms())?;
-    let user = users::find(ctx, &pool, &req.username).await?;
+    let user = crate::services::users::find(ctx, &pool, &req.username).await?;
     check_secret_hash(
         &client,
         &secret_hash_names(&req.username, user.as_ref()),
@@ -137,7 +138,7 @@ pub(super) async fn forgot_password(ctx: &Ctx, req: ForgotPasswordRequest) -> Ap
         Some(user) => Some(user),
         None => {
             let caller = Caller { client_id: Some(&req.client_id), client_metadata: req.client_metadata.as_ref() };
-            super::migrate_user(ctx, &pool, &req.username, None, None, caller).await?
+            crate::services::triggers::migrate_user(ctx, &pool, &req.username, None, None, caller).await?
         }
     };
     let Some(user) = user else {
@@ -182,7 +183,7 @@ pub(super) async fn admin_reset_user_password(
     ctx: &Ctx,
     req: AdminResetUserPasswordRequest,
 ) -> ApiResult<AdminResetUserPasswordResponse> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
+    let pool = pools::load(ctx, &req.user_pool_id).await?;
     ctx.recovery_quota.check(&pool.id, ctx.clock.now_ms())?;
     let user = existing_user(ctx, &pool, &req.username).await?;
     if !user.enabled {
@@ -227,7 +228,7 @@ pub(super) async fn confirm_forgot_password(
 ) -> ApiResult<ConfirmForgotPasswordResponse> {
     let (pool, client) = load_client(ctx, &req.client_id).await?;
     ctx.recovery_quota.check(&pool.id, ctx.clock.now_ms())?;
-    let user = users::find(ctx, &pool, &req.username).await?;
+    let user = crate::services::users::find(ctx, &pool, &req.username).await?;
     check_secret_hash(
         &client,
         &secret_hash_names(&req.username, user.as_ref()),
@@ -295,7 +296,14 @@ pub(super) async fn confirm_forgot_password(
     // The new password stands even if the trigger fails: the code is spent and the user told
     // the error (spec §7.4 recommends keeping it; README, "Triggers").
     let caller = Caller { client_id: Some(&req.client_id), client_metadata: req.client_metadata.as_ref() };
-    super::post_confirmation(ctx, &pool, &user.sub, "PostConfirmation_ConfirmForgotPassword", caller).await?;
+    crate::services::triggers::post_confirmation(
+        ctx,
+        &pool,
+        &user.sub,
+        "PostConfirmation_ConfirmForgotPassword",
+        caller,
+    )
+    .await?;
     Ok(ConfirmForgotPasswordResponse {})
 }
 

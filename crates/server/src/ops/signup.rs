@@ -1,17 +1,17 @@
 //! Self-service sign-up: SignUp, ConfirmSignUp, ResendConfirmationCode.
 
-use super::users_admin::{change_attributes, conflict, new_identity};
-use super::{
-    CodeToSend, HOUR_MS, attempts_exceeded, check_code, check_secret_hash, code_expired, deliver_code, load_client,
-    password_record,
-};
 use crate::api_error;
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::domain::attributes::{check_required, check_writable};
 use crate::domain::password_policy::{self, Wording};
 use crate::domain::pools::Pool;
 use crate::domain::users;
 use crate::error::{ApiError, ApiResult};
+use crate::services::clients::{check_secret_hash, load_client};
+use crate::services::codes::{HOUR_MS, attempts_exceeded, check_code, code_expired};
+use crate::services::messages::{CodeToSend, deliver_code};
+use crate::services::passwords::password_record;
+use crate::services::users::{change_attributes, conflict, new_identity};
 use crate::store::{NewUser, UserRow};
 use crate::triggers::{self, Caller, Event, Trigger};
 use serde_json::json;
@@ -62,7 +62,7 @@ async fn send_code(
 
 /// The user a public operation names, with the errors LEGACY clients see (spec §3).
 async fn public_user(ctx: &Ctx, pool: &Pool, username: &str) -> ApiResult<UserRow> {
-    users::find(ctx, pool, username)
+    crate::services::users::find(ctx, pool, username)
         .await?
         .ok_or_else(|| api_error!(UserNotFoundException, "Username/client id combination not found."))
 }
@@ -147,7 +147,7 @@ async fn pre_sign_up(
         client_id: caller.client_id,
         request: triggers::with_client_metadata(request, caller.client_metadata),
     };
-    let Some(response) = triggers::run(ctx, pool, event).await? else { return Ok(false) };
+    let Some(response) = ctx.triggers.run(pool, event).await? else { return Ok(false) };
     let flag = |key: &str| response.get(key).and_then(serde_json::Value::as_bool) == Some(true);
     for (key, attribute, verified) in
         [("autoVerifyEmail", "email", "email_verified"), ("autoVerifyPhone", "phone_number", "phone_number_verified")]
@@ -181,7 +181,8 @@ pub(super) async fn confirm_sign_up(ctx: &Ctx, req: ConfirmSignUpRequest) -> Api
     }
     ctx.store.set_user_status(&pool.id, &user.sub, UserStatusType::Confirmed.as_str(), ctx.clock.now_ms()).await?;
     let caller = Caller { client_id: Some(&req.client_id), client_metadata: req.client_metadata.as_ref() };
-    super::post_confirmation(ctx, &pool, &user.sub, "PostConfirmation_ConfirmSignUp", caller).await?;
+    crate::services::triggers::post_confirmation(ctx, &pool, &user.sub, "PostConfirmation_ConfirmSignUp", caller)
+        .await?;
     Ok(ConfirmSignUpResponse { session: None })
 }
 

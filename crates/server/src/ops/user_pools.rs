@@ -1,14 +1,14 @@
 //! User pools: create, describe, update, delete, list, and custom attributes.
 
-use super::{decode_token, encode_token};
 use crate::api_error;
-use crate::app::Ctx;
-use crate::clock::epoch_seconds;
+use crate::ctx::Ctx;
 use crate::domain::attributes::{add_custom, build_schema};
+use crate::domain::calendar::epoch_seconds;
 use crate::domain::ids;
+use crate::domain::pagination::{decode_token, encode_token};
 use crate::domain::password_policy::default_policy;
-use crate::domain::pools::Pool;
 use crate::error::{ApiError, ApiResult};
+use crate::services::pools;
 use crate::store::DocumentRow;
 use serde_json::Value;
 use userpool_model::types::*;
@@ -111,7 +111,7 @@ async fn save(ctx: &Ctx, pool: &UserPoolType, created_at: Option<i64>) -> ApiRes
 }
 
 async fn described(ctx: &Ctx, id: &str) -> ApiResult<UserPoolType> {
-    let mut pool = Pool::load(ctx, id).await?.config;
+    let mut pool = pools::load(ctx, id).await?.config;
     pool.estimated_number_of_users = Some(i32::try_from(ctx.store.count_users(id).await?).unwrap_or(i32::MAX));
     Ok(pool)
 }
@@ -138,7 +138,7 @@ pub(super) async fn describe_user_pool(ctx: &Ctx, req: DescribeUserPoolRequest) 
 /// Settings UpdateUserPool leaves alone: identity, sign-in names and schema are fixed at creation.
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UpdateUserPool.html
 pub(super) async fn update_user_pool(ctx: &Ctx, req: UpdateUserPoolRequest) -> ApiResult<UpdateUserPoolResponse> {
-    let old = Pool::load(ctx, &req.user_pool_id).await?.config;
+    let old = pools::load(ctx, &req.user_pool_id).await?.config;
     let mut pool = as_pool_document(serde_json::to_value(&req).map_err(ApiError::internal)?)?;
     pool.id = old.id;
     pool.arn = old.arn;
@@ -156,7 +156,7 @@ pub(super) async fn update_user_pool(ctx: &Ctx, req: UpdateUserPoolRequest) -> A
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_DeleteUserPool.html
 pub(super) async fn delete_user_pool(ctx: &Ctx, req: DeleteUserPoolRequest) -> ApiResult<()> {
-    let pool = Pool::load(ctx, &req.user_pool_id).await?;
+    let pool = pools::load(ctx, &req.user_pool_id).await?;
     if pool.config.deletion_protection == Some(DeletionProtectionType::Active) {
         return Err(api_error!(
             InvalidParameterException,
@@ -203,7 +203,7 @@ pub(super) async fn add_custom_attributes(
     ctx: &Ctx,
     req: AddCustomAttributesRequest,
 ) -> ApiResult<AddCustomAttributesResponse> {
-    let mut pool = Pool::load(ctx, &req.user_pool_id).await?.config;
+    let mut pool = pools::load(ctx, &req.user_pool_id).await?.config;
     let schema = pool.schema_attributes.get_or_insert_with(Vec::new);
     for attribute in &req.custom_attributes {
         add_custom(schema, attribute)?;

@@ -2,11 +2,9 @@
 //! HTTP stops here: below this module, operations see a validated request value and return a
 //! value or an `ApiError`.
 
-pub mod sigv4;
-
-use crate::app::Ctx;
+use crate::ctx::Ctx;
 use crate::error::ApiError;
-use crate::{api_error, ops};
+use crate::{api_error, ops, sigv4};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
@@ -106,7 +104,11 @@ async fn call_operation(
         Invalid::Serialization(m) => api_error!(SerializationException, "{m}"),
         Invalid::Constraints(m) => api_error!(InvalidParameterException, "{m}"),
     })?;
-    let origin = ops::Origin { issuer_base: issuer_base(ctx, headers), validation_data: None, client_metadata: None };
+    let origin = crate::services::Origin {
+        issuer_base: issuer_base(ctx, headers),
+        validation_data: None,
+        client_metadata: None,
+    };
     // The operation runs in its own task so that a panic becomes InternalErrorException instead
     // of a dropped connection.
     let task_ctx = Arc::clone(ctx);

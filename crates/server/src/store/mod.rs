@@ -14,9 +14,9 @@ mod recovery;
 mod tokens;
 mod users;
 
+pub use crate::domain::records::{AliasKind, FilterTarget, NewUser, PasswordRecord, StoredCode, UserFilter, UserRow};
 pub use recovery::RecoveryEvent;
 pub use tokens::{KeyRow, RefreshTokenRow};
-pub use users::{AliasKind, FilterTarget, NewUser, PasswordRecord, StoredCode, UserFilter, UserRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -51,6 +51,14 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Storage failures are internal unless a handler maps them first (a `Conflict` usually means
+/// `UsernameExistsException` or `AliasExistsException`, which only the handler can tell).
+impl From<StoreError> for crate::error::ApiError {
+    fn from(e: StoreError) -> crate::error::ApiError {
+        crate::error::ApiError::internal(e)
+    }
+}
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())

@@ -1,8 +1,8 @@
 //! Account recovery: attempt counters, password history, and the one transaction that completes
 //! a reset.
 
-use super::users::PasswordRecord;
 use super::{Store, StoreResult};
+use crate::domain::records::PasswordRecord;
 // The counter SQL splices only constant table and column names.
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 

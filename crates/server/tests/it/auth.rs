@@ -95,11 +95,15 @@ async fn the_new_password_signs_in_after_a_reset() {
         );
         let tokens = sign_in(&c, &client, "carl", "N3wPassw0rd!").await.unwrap().authentication_result.unwrap();
         let claims = server.ctx.store.find_user_by_username(&pool, "carl").await.unwrap().map(|u| u.sub).unwrap();
-        let verified =
-            userpool::tokens::verify(&server.ctx, &pool, tokens.id_token().unwrap(), userpool::tokens::TokenUse::Id)
-                .await
-                .unwrap()
-                .unwrap();
+        let verified = userpool::services::tokens::verify(
+            &server.ctx,
+            &pool,
+            tokens.id_token().unwrap(),
+            userpool::keys::TokenUse::Id,
+        )
+        .await
+        .unwrap()
+        .unwrap();
         assert_eq!((verified["sub"].as_str(), verified["token_use"].as_str()), (Some(claims.as_str()), Some("id")));
         assert_eq!(verified["iss"].as_str().unwrap(), format!("{}/{pool}", server.url));
         server.stop().await;
@@ -233,12 +237,15 @@ async fn tokens_verify_through_the_jwks_and_tampering_is_refused() {
     user(&c, &pool, "finn", "Passw0rd!").await;
     let tokens = sign_in(&c, &client, "finn", "Passw0rd!").await.unwrap().authentication_result.unwrap();
     let access = tokens.access_token().unwrap();
-    let claims = userpool::tokens::verify(&server.ctx, &pool, access, userpool::tokens::TokenUse::Access)
+    let claims = userpool::services::tokens::verify(&server.ctx, &pool, access, userpool::keys::TokenUse::Access)
         .await
         .unwrap()
         .unwrap();
     assert!(
-        userpool::tokens::verify(&server.ctx, &pool, access, userpool::tokens::TokenUse::Id).await.unwrap().is_none(),
+        userpool::services::tokens::verify(&server.ctx, &pool, access, userpool::keys::TokenUse::Id)
+            .await
+            .unwrap()
+            .is_none(),
         "an access token is not an ID token"
     );
     assert_eq!((claims["token_use"].as_str(), claims["username"].as_str()), (Some("access"), Some("finn")));
@@ -250,7 +257,7 @@ async fn tokens_verify_through_the_jwks_and_tampering_is_refused() {
     );
     parts[1] = forged;
     assert!(
-        userpool::tokens::verify(&server.ctx, &pool, &parts.join("."), userpool::tokens::TokenUse::Access)
+        userpool::services::tokens::verify(&server.ctx, &pool, &parts.join("."), userpool::keys::TokenUse::Access)
             .await
             .unwrap()
             .is_none()

@@ -86,10 +86,10 @@ async fn groups_membership_and_token_claims() {
             .authentication_result
             .unwrap();
         for (token, kind) in [
-            (tokens.id_token().unwrap(), userpool::tokens::TokenUse::Id),
-            (tokens.access_token().unwrap(), userpool::tokens::TokenUse::Access),
+            (tokens.id_token().unwrap(), userpool::keys::TokenUse::Id),
+            (tokens.access_token().unwrap(), userpool::keys::TokenUse::Access),
         ] {
-            let claims = userpool::tokens::verify(&server.ctx, &pool, token, kind).await.unwrap().unwrap();
+            let claims = userpool::services::tokens::verify(&server.ctx, &pool, token, kind).await.unwrap().unwrap();
             assert_eq!(claims["cognito:groups"], serde_json::json!(["staff", "admins"]), "by precedence: {}", db.label);
         }
 

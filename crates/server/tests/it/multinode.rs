@@ -163,7 +163,7 @@ async fn two_nodes_on_one_postgresql_act_as_one() {
     );
 
     // A rotation on node A: its new tokens verify on node B, whose cache still holds the old key.
-    userpool::tokens::rotate_keys(&a.ctx, &pool).await.unwrap();
+    userpool::services::tokens::rotate_keys(&a.ctx, &pool).await.unwrap();
     let rotated = sign_in(nodes[0].clone(), client.clone(), password.clone()).await.unwrap();
     let rotated = rotated.authentication_result.unwrap();
     assert_eq!(

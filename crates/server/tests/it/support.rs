@@ -7,10 +7,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
-use userpool::app::{Ctx, serve};
+use userpool::app::serve;
 use userpool::clock::SystemClock;
+use userpool::config::HashParams;
 use userpool::config::{Credentials, Settings};
-use userpool::hashing::HashParams;
+use userpool::ctx::Ctx;
 
 /// A database a test runs against; PostgreSQL ones are created fresh and dropped by `cleanup`.
 pub struct TestDb {
@@ -83,7 +84,7 @@ pub fn settings(database_url: &str, credentials: Option<Credentials>) -> Setting
         credentials,
         recovery: userpool::config::RecoverySettings::default(),
         issuer_base: None,
-        triggers: userpool::triggers::TriggerSettings::default(),
+        triggers: userpool::config::TriggerSettings::default(),
         smtp: None,
         sms: None,
         tls_ca_file: None,

@@ -98,7 +98,7 @@ async fn signing_keys_rotate_and_old_tokens_keep_verifying() {
         assert!(first_keys.contains(&kid_of(old_access)));
         assert_ne!(kid_of(old_access), kid_of(before.id_token().unwrap()), "ID and access tokens use different keys");
 
-        userpool::tokens::rotate_keys(&server.ctx, &pool).await.unwrap();
+        userpool::services::tokens::rotate_keys(&server.ctx, &pool).await.unwrap();
         let second_keys = jwks_kids(&server.url, &pool).await;
         assert_eq!(second_keys.len(), 4, "{}: the retired keys stay listed", db.label);
         assert!(first_keys.iter().all(|k| second_keys.contains(k)));
@@ -110,13 +110,13 @@ async fn signing_keys_rotate_and_old_tokens_keep_verifying() {
         assert_eq!(c.get_user().access_token(old_access).send().await.unwrap().username(), "ines");
         assert_eq!(c.get_user().access_token(after.access_token().unwrap()).send().await.unwrap().username(), "ines");
 
-        clock.advance_ms(userpool::tokens::RETIRED_KEY_KEPT_MS + 1000);
-        userpool::tokens::rotate_keys(&server.ctx, &pool).await.unwrap();
+        clock.advance_ms(userpool::keys::RETIRED_KEY_KEPT_MS + 1000);
+        userpool::services::tokens::rotate_keys(&server.ctx, &pool).await.unwrap();
         let third_keys = jwks_kids(&server.url, &pool).await;
         assert_eq!(third_keys.len(), 4, "{}: keys retired over a day ago are dropped", db.label);
         assert!(first_keys.iter().all(|k| !third_keys.contains(k)));
 
-        let unknown = userpool::tokens::rotate_keys(&server.ctx, "us-east-1_nosuchpool").await.unwrap_err();
+        let unknown = userpool::services::tokens::rotate_keys(&server.ctx, "us-east-1_nosuchpool").await.unwrap_err();
         assert_eq!(unknown.code().as_str(), "ResourceNotFoundException");
         server.stop().await;
         db.cleanup().await;

@@ -2,110 +2,49 @@
 //! kids, spec §10), the JWKS that verifies them, and opaque refresh tokens stored as hashes.
 //! https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html
 
-use crate::app::Ctx;
+use crate::ctx::Ctx;
+use crate::domain::pools::Pool;
 use crate::error::{ApiError, ApiResult};
+use crate::keys::{RETIRED_KEY_KEPT_MS, SigningKey, TokenUse};
+use crate::services::pools;
 use crate::store::{KeyRow, UserRow};
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
-use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use userpool_model::types::{AuthenticationResultType, TimeUnitsType, UserPoolClientType};
-
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub enum TokenUse {
-    Id,
-    Access,
-}
-
-impl TokenUse {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            TokenUse::Id => "id",
-            TokenUse::Access => "access",
-        }
-    }
-}
-
-pub struct SigningKey {
-    pub kid: String,
-    pair: KeyPair,
-}
-
-/// Parsed active keys by pool and when they were read, so a sign-in does not read and parse them
-/// each time. Entries are re-read after `KEY_CACHE_MS`, so a rotation made by another node (or by
-/// `userpool rotate-keys`) takes effect here within that time; until then this node signs with the
-/// retired key, which the JWKS still lists.
-#[derive(Default)]
-pub struct KeyCache(Mutex<HashMap<(String, TokenUse), (Arc<SigningKey>, i64)>>);
-
-const KEY_CACHE_MS: i64 = 60_000;
-
-/// How long a retired key stays in the JWKS: the longest an ID or access token can live (one
-/// day, the maximum of AccessTokenValidity and IdTokenValidity).
-pub const RETIRED_KEY_KEPT_MS: i64 = 86_400_000;
-
-fn parse_key(row: &KeyRow) -> ApiResult<SigningKey> {
-    let der = STANDARD.decode(&row.private_key).map_err(ApiError::internal)?;
-    let pair = KeyPair::from_pkcs8(&der).map_err(|e| ApiError::internal(format!("stored signing key: {e}")))?;
-    Ok(SigningKey { kid: row.kid.clone(), pair })
-}
-
-fn public_components(key: &SigningKey) -> PublicKeyComponents<Vec<u8>> {
-    PublicKeyComponents::<Vec<u8>>::from(key.pair.public_key())
-}
-
-/// The pool's active key for a token use, created on first use. RSA key generation is slow
-/// (tens of milliseconds), so it runs on the blocking pool.
-fn cached_key(ctx: &Ctx, pool_id: &str, token_use: TokenUse) -> Option<Arc<SigningKey>> {
-    let cache = ctx.keys.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let (key, read_at) = cache.get(&(pool_id.to_string(), token_use))?;
-    (ctx.clock.now_ms() - read_at < KEY_CACHE_MS).then(|| Arc::clone(key))
-}
-
-fn new_key_row(token_use: TokenUse) -> ApiResult<KeyRow> {
-    let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| ApiError::internal("RSA key generation failed"))?;
-    let der = pair.as_der().map_err(|_| ApiError::internal("PKCS#8 encoding failed"))?;
-    let kid = STANDARD.encode(rand::random::<[u8; 24]>());
-    Ok(KeyRow { kid, token_use: token_use.as_str().into(), private_key: STANDARD.encode(der.as_ref()), active: true })
-}
 
 /// Replaces the pool's active ID and access keys with new ones. Tokens signed under the old keys
 /// keep verifying: the old keys stay in the JWKS for `RETIRED_KEY_KEPT_MS`.
 pub async fn rotate_keys(ctx: &Ctx, pool_id: &str) -> ApiResult<()> {
-    crate::domain::pools::Pool::load(ctx, pool_id).await?;
-    let rows = ctx.hasher.run(|| [TokenUse::Id, TokenUse::Access].map(new_key_row)).await?;
+    pools::load(ctx, pool_id).await?;
+    let rows = ctx.hasher.run(|| [TokenUse::Id, TokenUse::Access].map(SigningKey::generate)).await?;
     let rows = rows.into_iter().collect::<ApiResult<Vec<_>>>()?;
     let now = ctx.clock.now_ms();
     ctx.store.rotate_signing_keys(pool_id, &rows, now, now - RETIRED_KEY_KEPT_MS).await?;
-    let mut cache = ctx.keys.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    cache.retain(|(pool, _), _| pool != pool_id);
+    ctx.keys.forget_pool(pool_id);
     Ok(())
 }
 
+/// The pool's active key for a token use, created on first use. RSA key generation is slow
+/// (tens of milliseconds), so it runs on the hashing threads.
 pub async fn active_key(ctx: &Ctx, pool_id: &str, token_use: TokenUse) -> ApiResult<Arc<SigningKey>> {
-    if let Some(key) = cached_key(ctx, pool_id, token_use) {
+    if let Some(key) = ctx.keys.get(pool_id, token_use, ctx.clock.now_ms()) {
         return Ok(key);
     }
-    let cache_key = (pool_id.to_string(), token_use);
     let find = |rows: Vec<KeyRow>| rows.into_iter().find(|k| k.active && k.token_use == token_use.as_str());
     let row = match find(ctx.store.signing_keys(pool_id).await?) {
         Some(row) => row,
         None => {
-            let row = ctx.hasher.run(move || new_key_row(token_use)).await??;
+            let row = ctx.hasher.run(move || SigningKey::generate(token_use)).await??;
             ctx.store.add_signing_key(pool_id, &row, ctx.clock.now_ms()).await?;
             // Another node may have inserted first; the stored key wins.
             find(ctx.store.signing_keys(pool_id).await?).ok_or_else(|| ApiError::internal("signing key vanished"))?
         }
     };
-    let key = Arc::new(parse_key(&row)?);
-    let read_at = ctx.clock.now_ms();
-    ctx.keys.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(cache_key, (Arc::clone(&key), read_at));
+    let key = Arc::new(SigningKey::parse(&row)?);
+    ctx.keys.insert(pool_id, token_use, Arc::clone(&key), ctx.clock.now_ms());
     Ok(key)
 }
 
@@ -118,25 +57,9 @@ pub async fn jwks(ctx: &Ctx, pool_id: &str) -> ApiResult<Value> {
         .signing_keys(pool_id)
         .await?
         .iter()
-        .map(|row| {
-            let key = parse_key(row)?;
-            let c = public_components(&key);
-            Ok(json!({"alg": "RS256", "e": URL_SAFE_NO_PAD.encode(&c.e), "kid": key.kid, "kty": "RSA",
-                      "n": URL_SAFE_NO_PAD.encode(&c.n), "use": "sig"}))
-        })
+        .map(|row| Ok(SigningKey::parse(row)?.jwk()))
         .collect::<ApiResult<_>>()?;
     Ok(json!({ "keys": keys }))
-}
-
-fn sign(key: &SigningKey, claims: &Value) -> ApiResult<String> {
-    let header = json!({"kid": key.kid, "alg": "RS256"});
-    let signing_input =
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
-    let mut signature = vec![0u8; key.pair.public_modulus_len()];
-    key.pair
-        .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut signature)
-        .map_err(|_| ApiError::internal("RS256 signing failed"))?;
-    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
 /// The claims of a token of the `expected` kind this server signed for the pool, if its signature
@@ -164,7 +87,7 @@ pub async fn verify(
     }
     let kid = header["kid"].as_str();
     // The active key is cached; only a token signed under an older key reads the store.
-    let key = match cached_key(ctx, pool_id, expected).filter(|k| Some(k.kid.as_str()) == kid) {
+    let key = match ctx.keys.get(pool_id, expected, ctx.clock.now_ms()).filter(|k| Some(k.kid.as_str()) == kid) {
         Some(key) => key,
         None => {
             let found = ctx
@@ -174,15 +97,14 @@ pub async fn verify(
                 .into_iter()
                 .find(|k| Some(k.kid.as_str()) == kid && k.token_use == expected.as_str());
             match found {
-                Some(row) => Arc::new(parse_key(&row)?),
+                Some(row) => Arc::new(SigningKey::parse(&row)?),
                 None => return Ok(None),
             }
         }
     };
-    let c = public_components(&key);
     let signed =
         format!("{}.{}", token.split('.').next().unwrap_or_default(), token.split('.').nth(1).unwrap_or_default());
-    if c.verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &signature).is_err() {
+    if !key.verifies(signed.as_bytes(), &signature) {
         return Ok(None);
     }
     let now = ctx.clock.now_ms() / 1000;
@@ -214,7 +136,7 @@ fn validity_seconds(value: Option<i32>, unit: Option<TimeUnitsType>, default_uni
 /// Everything a sign-in's tokens say.
 pub struct Issue<'a> {
     pub issuer: String,
-    pub pool: &'a crate::domain::pools::Pool,
+    pub pool: &'a Pool,
     /// The PreTokenGeneration triggerSource: `TokenGeneration_Authentication`, `_RefreshTokens`,
     /// `_NewPasswordChallenge`.
     pub source: &'static str,
@@ -276,7 +198,7 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
         id_claims.insert(k.to_string(), v);
     }
     // Both tokens list the user's groups, as Cognito's do, when there are any.
-    let groups = crate::ops::group_names(ctx, pool_id, &t.user.sub).await?;
+    let groups = crate::services::users::group_names(ctx, pool_id, &t.user.sub).await?;
     if !groups.is_empty() {
         id_claims.insert("cognito:groups".to_string(), json!(groups));
     }
@@ -290,8 +212,8 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
     }
     let Value::Object(mut access_claims) = access_claims else { unreachable!("a JSON object literal") };
     pre_token_generation(ctx, &t, client_id, &groups, &mut id_claims, &mut access_claims).await?;
-    let id_token = sign(&*active_key(ctx, pool_id, TokenUse::Id).await?, &Value::Object(id_claims))?;
-    let access_token = sign(&*active_key(ctx, pool_id, TokenUse::Access).await?, &Value::Object(access_claims))?;
+    let id_token = active_key(ctx, pool_id, TokenUse::Id).await?.sign(&Value::Object(id_claims))?;
+    let access_token = active_key(ctx, pool_id, TokenUse::Access).await?.sign(&Value::Object(access_claims))?;
 
     let family = match t.refresh_token {
         RefreshGrant::None => None,
@@ -410,7 +332,7 @@ async fn pre_token_generation(
         client_id: Some(client_id),
         request: triggers::with_client_metadata(request, t.client_metadata),
     };
-    let Some(response) = triggers::run(ctx, t.pool, event).await? else { return Ok(()) };
+    let Some(response) = ctx.triggers.run(t.pool, event).await? else { return Ok(()) };
     let group_details = if version == "1" {
         let details = response.get("claimsOverrideDetails").filter(|d| d.is_object());
         override_claims(id_claims, details, true);
@@ -469,10 +391,7 @@ const USER_ADMIN_SCOPE: &str = "aws.cognito.signin.user.admin";
 /// The pool, user and claims behind an access token sent to a token-bearing operation
 /// (GetUser, ChangePassword, GlobalSignOut, ...). `Invalid Access Token` unless it is an access
 /// token this server signed, unexpired, issued after the user's last GlobalSignOut.
-pub async fn access_token_user(
-    ctx: &Ctx,
-    token: &str,
-) -> ApiResult<(crate::domain::pools::Pool, UserRow, Map<String, Value>)> {
+pub async fn access_token_user(ctx: &Ctx, token: &str) -> ApiResult<(Pool, UserRow, Map<String, Value>)> {
     let invalid = || crate::api_error!(NotAuthorizedException, "Invalid Access Token");
     // The pool is the last segment of the issuer; the signature is checked against its keys.
     let unverified = token
@@ -482,7 +401,7 @@ pub async fn access_token_user(
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .ok_or_else(invalid)?;
     let pool_id = unverified["iss"].as_str().and_then(|iss| iss.rsplit('/').next()).ok_or_else(invalid)?.to_string();
-    let pool = match crate::domain::pools::Pool::load(ctx, &pool_id).await {
+    let pool = match pools::load(ctx, &pool_id).await {
         Ok(pool) => pool,
         Err(e) if e.code() == userpool_model::ErrorCode::ResourceNotFoundException => return Err(invalid()),
         Err(e) => return Err(e),

@@ -1,11 +1,12 @@
-//! SigV4 for the IAM-authorised operations (every operation the model does not mark
-//! `authtype: none`). In local mode (no credentials configured) any well-formed signature is
-//! accepted, as emulators do; otherwise the signature is recomputed and compared in constant time.
+//! SigV4, both ways: verifying the IAM-authorised operations' requests (every operation the model
+//! does not mark `authtype: none`) and signing the server's own calls to Lambda and SNS. In local
+//! mode (no credentials configured) any well-formed signature is accepted, as emulators do;
+//! otherwise the signature is recomputed and compared in constant time.
 //! https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
 
 use crate::api_error;
-use crate::clock::civil_from_days;
 use crate::config::Credentials;
+use crate::domain::calendar::{DateTime, days_from_civil};
 use crate::error::ApiResult;
 use axum::http::HeaderMap;
 use hmac::{Hmac, KeyInit, Mac};
@@ -70,7 +71,7 @@ fn parse_amz_date(s: &str) -> Option<i64> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
         return None;
     }
-    let days = crate::clock::days_from_civil(i64::from(y), mo, d);
+    let days = days_from_civil(i64::from(y), mo, d);
     Some(((days * 24 + i64::from(h)) * 60 + i64::from(mi)) * 60_000 + i64::from(se) * 1000)
 }
 
@@ -80,10 +81,8 @@ pub fn amz_date(ms: i64) -> String {
 }
 
 fn format_amz_date(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
-    let t = secs.rem_euclid(86_400);
-    format!("{y:04}{mo:02}{d:02}T{:02}{:02}{:02}Z", t / 3600, t % 3600 / 60, t % 60)
+    let t = DateTime::from_epoch_ms(ms);
+    format!("{:04}{:02}{:02}T{:02}{:02}{:02}Z", t.year, t.month, t.day, t.hour, t.minute, t.second)
 }
 
 fn header_value(headers: &HeaderMap, name: &str) -> String {

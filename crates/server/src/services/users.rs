@@ -1,0 +1,199 @@
+//! Users: finding them by any name Cognito accepts, creating their identity, changing their
+//! attributes, and the groups their tokens list.
+
+use crate::api_error;
+use crate::ctx::Ctx;
+use crate::domain::attributes::{looks_like_email, looks_like_phone};
+use crate::domain::calendar::epoch_seconds;
+use crate::domain::ids;
+use crate::domain::pools::Pool;
+use crate::domain::users::aliases;
+use crate::error::{ApiError, ApiResult};
+use crate::services::pools;
+use crate::store::{AliasKind, DocumentRow, StoreError, UserRow};
+use userpool_model::types::{AttributeType, GroupType};
+
+/// A user by username, alias or `sub`, in that order (the `Username` member's documentation:
+/// "the username …, any of their alias attributes, or the sub").
+pub async fn find(ctx: &Ctx, pool: &Pool, name: &str) -> ApiResult<Option<UserRow>> {
+    let key = pool.key(name);
+    if let Some(u) = ctx.store.find_user_by_username(&pool.id, &key).await? {
+        return Ok(Some(u));
+    }
+    for kind in AliasKind::ALL {
+        let usable = pool.has_alias_attribute(kind.attribute()) || pool.has_username_attribute(kind.attribute());
+        if usable && let Some(u) = ctx.store.find_user_by_alias(&pool.id, kind, &key).await? {
+            return Ok(Some(u));
+        }
+    }
+    if uuid::Uuid::parse_str(name).is_ok() {
+        return Ok(ctx.store.find_user_by_sub(&pool.id, name).await?);
+    }
+    Ok(None)
+}
+
+/// The same, for callers that have only the pool id.
+pub async fn find_user(ctx: &Ctx, pool_id: &str, name: &str) -> ApiResult<Option<(Pool, UserRow)>> {
+    let pool = pools::load(ctx, pool_id).await?;
+    Ok(find(ctx, &pool, name).await?.map(|u| (pool, u)))
+}
+
+pub async fn existing_user(ctx: &Ctx, pool: &Pool, username: &str) -> ApiResult<UserRow> {
+    find(ctx, pool, username).await?.ok_or_else(|| api_error!(UserNotFoundException, "User does not exist."))
+}
+
+/// The internal username and the attributes a new user starts with. In pools whose
+/// UsernameAttributes include email or phone_number, the username given is that attribute and
+/// the internal username is the `sub` (spec §2.5).
+pub fn new_identity(
+    pool: &Pool,
+    username: &str,
+    given: &[AttributeType],
+) -> ApiResult<(String, String, Vec<(String, String)>)> {
+    let sub = ids::sub();
+    let mut attributes: Vec<(String, String)> = vec![("sub".into(), sub.clone())];
+    for a in given {
+        let value = a.value.as_deref().cloned().unwrap_or_default();
+        attributes.retain(|(n, _)| n != &a.name);
+        attributes.push((a.name.clone(), value));
+    }
+    let (email, phone) = (pool.has_username_attribute("email"), pool.has_username_attribute("phone_number"));
+    let internal = if email || phone {
+        let attribute = if email && looks_like_email(username) {
+            "email"
+        } else if phone && looks_like_phone(username) {
+            "phone_number"
+        } else {
+            let expected = match (email, phone) {
+                (true, true) => "Username should be either an email or a phone number.",
+                (true, false) => "Username should be an email.",
+                _ => "Username should be a phone number.",
+            };
+            return Err(api_error!(InvalidParameterException, "{expected}"));
+        };
+        attributes.retain(|(n, _)| n != attribute);
+        attributes.push((attribute.to_string(), username.to_string()));
+        sub.clone()
+    } else {
+        if pool.has_alias_attribute("email") && looks_like_email(username) {
+            return Err(api_error!(
+                InvalidParameterException,
+                "Username cannot be of email format, since user pool is configured for email alias."
+            ));
+        }
+        if pool.has_alias_attribute("phone_number") && looks_like_phone(username) {
+            return Err(api_error!(
+                InvalidParameterException,
+                "Username cannot be of phone number format, since user pool is configured for phone number alias."
+            ));
+        }
+        username.to_string()
+    };
+    Ok((sub, internal, attributes))
+}
+
+/// Maps a unique-key conflict from `create_user`/`update_user_attributes`.
+/// In pools whose usernames are emails or phone numbers, a taken one is a taken username.
+pub fn conflict(pool: &Pool, e: StoreError, username_message: &'static str) -> ApiError {
+    match e {
+        StoreError::Conflict(what) if what == "username" => {
+            api_error!(UsernameExistsException, "{username_message}")
+        }
+        StoreError::Conflict(what) => {
+            let attribute = what.strip_prefix("alias:").unwrap_or(&what);
+            let spoken = attribute.replace("phone_number", "phone number");
+            if pool.has_username_attribute(attribute) {
+                api_error!(UsernameExistsException, "An account with the given {spoken} already exists.")
+            } else {
+                api_error!(AliasExistsException, "An account with the given {spoken} already exists.")
+            }
+        }
+        other => other.into(),
+    }
+}
+
+/// The code slot of an email or phone number verification.
+pub fn verification_slot(attribute: &str) -> &'static str {
+    if attribute == "email" { "Verify:email" } else { "Verify:phone_number" }
+}
+
+/// Applies attribute changes and recomputes the user's aliases. A changed email or phone number
+/// is unverified unless the same request verifies it, and a code sent for its old value is void.
+pub async fn change_attributes(
+    ctx: &Ctx,
+    pool: &Pool,
+    user: &UserRow,
+    set: Vec<(String, String)>,
+    remove: Vec<String>,
+) -> ApiResult<()> {
+    let mut set = set;
+    for (attribute, flag) in [("email", "email_verified"), ("phone_number", "phone_number_verified")] {
+        let changed = set.iter().any(|(n, v)| n == attribute && user.attribute(attribute) != Some(v.as_str()));
+        if changed && !set.iter().any(|(n, _)| n == flag) {
+            set.push((flag.to_string(), "false".to_string()));
+        }
+    }
+    let mut after: Vec<(String, String)> =
+        user.attributes.iter().filter(|(n, _)| !remove.contains(n)).cloned().collect();
+    for (n, v) in &set {
+        after.retain(|(k, _)| k != n);
+        after.push((n.clone(), v.clone()));
+    }
+    let aliases = aliases(pool, &after);
+    ctx.store
+        .update_user_attributes(&pool.id, &user.sub, &set, &remove, &aliases, ctx.clock.now_ms())
+        .await
+        .map_err(|e| conflict(pool, e, "User account already exists"))?;
+    for attribute in ["email", "phone_number"] {
+        let changed = set.iter().any(|(n, v)| n == attribute && user.attribute(attribute) != Some(v.as_str()));
+        if changed || remove.iter().any(|n| n == attribute) {
+            ctx.store.delete_code(&pool.id, &user.sub, verification_slot(attribute)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Only optional, mutable attributes of the schema can be deleted.
+pub fn check_deletable(pool: &Pool, names: &[String]) -> ApiResult<()> {
+    let schema = pool.config.schema_attributes.as_deref().unwrap_or_default();
+    for name in names {
+        let def = schema.iter().find(|s| s.name.as_deref() == Some(name.as_str()));
+        match def {
+            None => {
+                return Err(api_error!(
+                    InvalidParameterException,
+                    "Attributes did not conform to the schema: {name}: Attribute does not exist in the schema.\n"
+                ));
+            }
+            Some(d) if d.required == Some(true) || name == "sub" => {
+                return Err(api_error!(
+                    InvalidParameterException,
+                    "Attributes did not conform to the schema: {name}: The attribute is required\n"
+                ));
+            }
+            Some(d) if d.mutable == Some(false) => {
+                return Err(api_error!(InvalidParameterException, "Cannot modify the non-mutable attribute {name}"));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+pub fn group_of(row: &DocumentRow) -> ApiResult<GroupType> {
+    let mut group: GroupType = serde_json::from_str(&row.config).map_err(ApiError::internal)?;
+    group.creation_date = Some(epoch_seconds(row.created_at));
+    group.last_modified_date = Some(epoch_seconds(row.updated_at));
+    Ok(group)
+}
+
+/// The user's group names for `cognito:groups`, by precedence (lowest first), then name.
+pub async fn group_names(ctx: &Ctx, pool_id: &str, sub: &str) -> ApiResult<Vec<String>> {
+    let rows = ctx.store.list_groups(pool_id, Some(sub), None, 10_000).await?;
+    let mut groups: Vec<(i32, String)> = rows
+        .iter()
+        .map(|r| Ok((group_of(r)?.precedence.unwrap_or(i32::MAX), r.name.clone())))
+        .collect::<ApiResult<_>>()?;
+    groups.sort();
+    Ok(groups.into_iter().map(|(_, name)| name).collect())
+}
