@@ -75,7 +75,7 @@ def unique(prefix: str = "t") -> str:
 
 
 def secret_hash(username: str, client_id: str, client_secret: str) -> str:
-    """SecretHash = Base64(HMAC-SHA256(key=client secret, msg=username + client id)) (spec §5)."""
+    """SecretHash = Base64(HMAC-SHA256(key=client secret, msg=username + client id)) (docs/cognito-facts.md#secrethash)."""
     digest = hmac.new(
         client_secret.encode("utf-8"), (username + client_id).encode("utf-8"), hashlib.sha256
     ).digest()

@@ -10,11 +10,11 @@ from botocore.exceptions import ClientError
 
 from conftest import GOOD_PASSWORD, UUID_RE, attrs, error_code, error_message, unique
 
-# spec §0 [O] I-js192.
+# docs/cognito-facts.md#exact-error-strings [O] I-js192.
 USER_NOT_FOUND = "User does not exist."
 # AWS CLI output quoted in localstack/localstack#4465 (AdminCreateUser on an existing username).
 ADMIN_USERNAME_EXISTS = "User account already exists"
-# Password-policy messages (research note §6/§7; spec §0/§6):
+# Password-policy messages (AWS responses recorded in docs/compatibility.md; docs/cognito-facts.md#exact-error-strings, #password-policy-and-history):
 # - AdminSetUserPassword: `Password does not conform to policy: <rule>` (localstack-ext snapshot
 #   recorded against AWS 2023-06, H);
 # - AdminCreateUser TemporaryPassword: spec C-pwd says `Password did not conform with policy: `, a
@@ -25,7 +25,7 @@ CREATE_USER_POLICY_PREFIXES = (
     "Password did not conform with policy: ",
     "Password did not conform with password policy: ",
 )
-# spec §6 [O] C-pwd: one rule per message, precedence length, lowercase, uppercase, numeric, symbol.
+# docs/cognito-facts.md#password-policy-and-history [O] C-pwd: one rule per message, precedence length, lowercase, uppercase, numeric, symbol.
 POLICY_CASES = [
     ("Ab1!xy", "Password not long enough"),
     ("ABCDEFG1!", "Password must have lowercase characters"),
@@ -33,7 +33,7 @@ POLICY_CASES = [
     ("Abcdefgh!", "Password must have numeric characters"),
     ("Abcdefg12", "Password must have symbol characters"),
 ]
-# Research note §7 (H: localstack-ext AWS-validated snapshots 2023).
+# AWS responses recorded in docs/compatibility.md (H: localstack-ext AWS-validated snapshots 2023).
 CONFIRM_CONFIRMED_USER = "User cannot be confirmed. Current status is CONFIRMED"
 CONFIRM_FORCE_CHANGE_USER = "User cannot be confirmed. Current status is FORCE_CHANGE_PASSWORD"
 UNDECLARED_ATTRIBUTE = "Attributes did not conform to the schema: {name}: Attribute does not exist in the schema.\n"
@@ -177,7 +177,7 @@ def test_create_user_email_verified_without_email(cognito, pool_id):
 
 
 def test_admin_created_user_has_no_email_verified(cognito, pool_id):
-    """AdminCreateUser does not add email_verified (SignUp adds "false"): research note §5.2, H."""
+    """AdminCreateUser does not add email_verified (SignUp adds "false"): AWS responses recorded in docs/compatibility.md, H."""
     user = create_user(cognito, pool_id, "nover", "nover@example.com", MessageAction="SUPPRESS")
     assert "email_verified" not in attrs(user["Attributes"])
     assert list(attrs(user["Attributes"]))[0] == "sub", "sub comes first"

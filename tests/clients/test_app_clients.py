@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from conftest import CLIENT_ID_RE, error_code, error_message, unique
 
 # What AWS returns for a client created with only a ClientName (research note
-# /tmp/research/cognito-defaults.md §4, confidence H: a localstack-ext AWS-validated snapshot of
+# AWS responses recorded in docs/compatibility.md, confidence H: a localstack-ext AWS-validated snapshot of
 # 2022-09 and a CLI output of 2023-08 agree): RefreshTokenValidity 30 with empty
 # TokenValidityUnits, no Access/IdTokenValidity (effective one hour), AuthSessionValidity 3,
 # token revocation on.
@@ -101,7 +101,7 @@ def test_token_validity_and_units_stored(cognito, make_pool, make_app_client):
 
 
 def test_token_validity_out_of_range(cognito, make_pool):
-    """Access tokens live 5 minutes to 1 day (spec §10): 2 days is refused."""
+    """Access tokens live 5 minutes to 1 day (docs/cognito-facts.md#tokens): 2 days is refused."""
     pool_id = make_pool()["Id"]
     with pytest.raises(ClientError) as e:
         cognito.create_user_pool_client(
@@ -155,7 +155,7 @@ def test_update_client(cognito, make_pool, make_app_client):
 
 
 def test_update_client_replaces_whole_config(cognito, make_pool, make_app_client):
-    """UpdateUserPoolClient resets what it is not given (research note §4, H; API reference:
+    """UpdateUserPoolClient resets what it is not given (AWS responses recorded in docs/compatibility.md, H; API reference:
     "If you don't provide a value for an attribute, Amazon Cognito sets it to its default value")."""
     pool_id = make_pool()["Id"]
     client = make_app_client(

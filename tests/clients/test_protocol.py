@@ -1,6 +1,6 @@
 """AWS JSON 1.1 wire behaviour: errors, headers, auth in local mode, CORS, body limit, /health.
 
-Sources: spec §12 (wire format), the server interface in the task brief.
+Sources: docs/cognito-facts.md#aws-json-11-error-wire-format (wire format), the server interface in the task brief.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def test_error_headers_on_resource_not_found(server):
 
 
 def test_error_type_is_bare_name(server):
-    """spec §12: always the bare name, never `com.amazonaws...#Name` (breaks paws)."""
+    """docs/cognito-facts.md#aws-json-11-error-wire-format: always the bare name, never `com.amazonaws...#Name` (breaks paws)."""
     resp = call_raw(server.url, "DescribeUserPool", {})
     assert resp.error_type == "InvalidParameterException"
     assert "#" not in resp.error_type

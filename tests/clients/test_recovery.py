@@ -1,6 +1,6 @@
 """Account recovery: ForgotPassword, AdminResetUserPassword, ConfirmForgotPassword.
 
-Facts from /work/shared/spec/cognito-recovery.md §0-§6 and §9; the server flags
+Facts from docs/cognito-facts.md; the server flags
 (--code-validity-seconds, --confirm-attempts-per-hour, --forgot-password-per-hour,
 --recovery-rate-limit) and the defaults of the budgets are userpool's own.
 """
@@ -45,7 +45,7 @@ from conftest import (
 )
 
 # ---------------------------------------------------------------------------------------------
-# Exact strings (spec §0)
+# Exact strings (docs/cognito-facts.md#exact-error-strings)
 # ---------------------------------------------------------------------------------------------
 
 CLIENT_NOT_FOUND = "User pool client {client_id} does not exist."
@@ -64,9 +64,9 @@ CODE_MISMATCH = "Invalid verification code provided, please try again."
 EXPIRED_CODE = "Invalid code provided, please request a code again."
 NOT_CONFIRMED = "User is not confirmed."
 RATE_EXCEEDED = "Rate exceeded"
-# ConfirmForgotPassword uses the "does not conform to" prefix (spec §6), not SignUp's.
+# ConfirmForgotPassword uses the "does not conform to" prefix (docs/cognito-facts.md#password-policy-and-history), not SignUp's.
 RESET_POLICY_PREFIX = "Password does not conform to policy: "
-POLICY_CASES = [  # spec §6 order: length, lowercase, uppercase, numeric, symbol
+POLICY_CASES = [  # docs/cognito-facts.md#password-policy-and-history order: length, lowercase, uppercase, numeric, symbol
     ("Ab1!xy", "Password not long enough"),
     ("ABCDEFG1!", "Password must have lowercase characters"),
     ("abcdefg1!", "Password must have uppercase characters"),
@@ -335,7 +335,7 @@ def test_forgot_password_sends_code_and_keeps_status(cognito, env, server, messa
     assert m["UserPoolId"] == pool_id
     assert m["DeliveryMedium"] == "EMAIL"
     assert CODE_RE.match(m["Code"]), m["Code"]
-    # ForgotPassword does not change the status (spec §2.1).
+    # ForgotPassword does not change the status (docs/cognito-facts.md#user-status-transitions).
     assert status(cognito, pool_id, "alice") == "CONFIRMED"
 
 
@@ -432,7 +432,7 @@ def test_channel_default_priority_prefers_verified_email(cognito, env, server):
     make_user(cognito, pool_id, "phoney", email="phoney@example.com", email_verified=False,
               phone="+447700900123")
     cdd = cognito.forgot_password(ClientId=client_id, Username="phoney")["CodeDeliveryDetails"]
-    # 12 digits, last 4 shown: one * per hidden digit (spec §4.3).
+    # 12 digits, last 4 shown: one * per hidden digit (docs/cognito-facts.md#destination-masking).
     assert cdd == {"Destination": "+********0123", "DeliveryMedium": "SMS",
                    "AttributeName": "phone_number"}
     msgs = [m for m in read_messages(server.url, pool_id, "phoney") if m["Purpose"] == "ForgotPassword"]
@@ -781,7 +781,7 @@ def test_confirm_password_policy_keeps_the_code(cognito, env, server):
 
 def test_confirm_password_rule_precedence(cognito, env, server):
     # Several rules broken at once: the first in the order length, lowercase, uppercase,
-    # numeric, symbol is reported (spec §6). Four attempts only, below the budget of five.
+    # numeric, symbol is reported (docs/cognito-facts.md#password-policy-and-history). Four attempts only, below the budget of five.
     pool_id, client_id, _ = env()
     make_user(cognito, pool_id, "prec", email="prec@example.com")
     cognito.forgot_password(ClientId=client_id, Username="prec")
@@ -986,7 +986,7 @@ def test_restart_mid_flow(start_server):
 
 
 # ---------------------------------------------------------------------------------------------
-# Rate quota (spec §9: UserAccountRecovery)
+# Rate quota (docs/cognito-facts.md#quotas: UserAccountRecovery)
 # ---------------------------------------------------------------------------------------------
 
 

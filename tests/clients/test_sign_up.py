@@ -9,13 +9,13 @@ from botocore.exceptions import ClientError
 
 from conftest import GOOD_PASSWORD, UUID_RE, attrs, error_code, error_message, secret_hash, unique
 
-# spec §0 [O].
+# docs/cognito-facts.md#exact-error-strings [O].
 CODE_MISMATCH = "Invalid verification code provided, please try again."
-# spec §0 / §5 [O]: no trailing period.
+# docs/cognito-facts.md#exact-error-strings, #secrethash [O]: no trailing period.
 SECRET_HASH_MESSAGE = "Unable to verify secret hash for client {client_id}"
-# spec §0 [O] I-php2183.
+# docs/cognito-facts.md#exact-error-strings [O] I-php2183.
 CLIENT_NOT_FOUND = "User pool client {client_id} does not exist."
-# spec §0/§6 [O] C-pwd: SignUp uses this prefix.
+# docs/cognito-facts.md#exact-error-strings, #password-policy-and-history [O] C-pwd: SignUp uses this prefix.
 SIGNUP_POLICY_PREFIX = "Password did not conform with policy: "
 POLICY_CASES = [
     ("Ab1!xy", "Password not long enough"),
@@ -27,14 +27,14 @@ POLICY_CASES = [
 # SignUp on an existing username: "User already exists" (amplify-js#6238 quoting the service,
 # amazon-cognito-identity-js#386 `UsernameExistsException: User already exists`).
 SIGNUP_USERNAME_EXISTS = "User already exists"
-# Undeclared attribute: research note §7 (H: AWS-validated localstack-ext snapshot 2023-08; the raw
+# Undeclared attribute: AWS responses recorded in docs/compatibility.md (H: AWS-validated localstack-ext snapshot 2023-08; the raw
 # message ends with a newline), also amplify-js#2167, amplify-flutter#509.
 UNDECLARED_ATTRIBUTE = "Attributes did not conform to the schema: {name}: Attribute does not exist in the schema.\n"
-# Research note §7 (H).
+# AWS responses recorded in docs/compatibility.md (H).
 CONFIRM_CONFIRMED_USER = "User cannot be confirmed. Current status is CONFIRMED"
-# Research note §7 (M: one 2020 report plus app code comparing the string); type-only assertion.
+# AWS responses recorded in docs/compatibility.md (M: one 2020 report plus app code comparing the string); type-only assertion.
 RESEND_CONFIRMED_USER_UNVERIFIED = "User is already confirmed."
-# spec §4.3: `a***@e***` (first char of local part and of domain, TLD dropped).
+# docs/cognito-facts.md#destination-masking: `a***@e***` (first char of local part and of domain, TLD dropped).
 MASKED_ALICE = "a***@e***"
 CODE_RE = re.compile(r"^\d{6}$")
 
@@ -78,7 +78,7 @@ def test_sign_up_returns_sub_and_masked_delivery(cognito, pool, client_id):
     a = attrs(user["UserAttributes"])
     assert a["sub"] == resp["UserSub"]
     assert a["email"] == "alice@example.com"
-    # SignUp adds email_verified "false" (research note §5.2, H).
+    # SignUp adds email_verified "false" (AWS responses recorded in docs/compatibility.md, H).
     assert a.get("email_verified") == "false", a
 
 
@@ -122,7 +122,7 @@ def test_confirm_sign_up(cognito, pool, client_id, last_code):
 def test_confirm_sign_up_unknown_user(cognito, client_id):
     with pytest.raises(ClientError) as e:
         cognito.confirm_sign_up(ClientId=client_id, Username="nobody", ConfirmationCode="123456")
-    # LEGACY default: UserNotFoundException; ENABLED: CodeMismatchException (spec §3).
+    # LEGACY default: UserNotFoundException; ENABLED: CodeMismatchException (docs/cognito-facts.md#preventuserexistenceerrors).
     assert error_code(e.value) in ("UserNotFoundException", "CodeMismatchException")
 
 
@@ -150,7 +150,7 @@ def test_code_is_single_use(cognito, pool, client_id, last_code):
     cognito.confirm_sign_up(ClientId=client_id, Username="erin", ConfirmationCode=code)
     with pytest.raises(ClientError) as e:
         cognito.confirm_sign_up(ClientId=client_id, Username="erin", ConfirmationCode=code)
-    # A second confirmation of a confirmed user (research note §7, H).
+    # A second confirmation of a confirmed user (AWS responses recorded in docs/compatibility.md, H).
     assert error_code(e.value) == "NotAuthorizedException"
     assert error_message(e.value) == CONFIRM_CONFIRMED_USER
 
@@ -209,7 +209,7 @@ def test_secret_hash_on_confirm_and_resend(cognito, pool, secret_client, last_co
 
 
 def test_secret_hash_matches_spec_vector():
-    """spec §5 test vector (the helper itself)."""
+    """docs/cognito-facts.md#secrethash test vector (the helper itself)."""
     assert secret_hash("alice", "1example23456789", "secret123") == "ZPWNNR8hNprrYD0cVewTv1CNnDuK6KgdJLAXQCHwsMQ="
 
 

@@ -12,8 +12,8 @@ from conftest import POOL_ID_RE, error_code, error_message, unique
 
 ARN_RE = re.compile(r"^arn:aws:cognito-idp:us-east-1:\d{12}:userpool/(us-east-1_[0-9A-Za-z]{9})$")
 
-# API defaults for a pool created with only a PoolName. Source: /tmp/research/cognito-defaults.md
-# §1.2 (real captures: localstack-ext 3.8.1 AWS-validated snapshots 2022-2024, describe-user-pool
+# API defaults for a pool created with only a PoolName. Source: AWS responses recorded in docs/compatibility.md
+# (real captures: localstack-ext 3.8.1 AWS-validated snapshots 2022-2024, describe-user-pool
 # outputs 2023/2025), confidence H unless noted. No PasswordHistorySize key by default.
 DEFAULT_PASSWORD_POLICY = {
     "MinimumLength": 8,
@@ -27,10 +27,10 @@ DEFAULT_ADMIN_CREATE_USER_CONFIG = {"AllowAdminCreateUserOnly": False, "UnusedAc
 DEFAULT_EMAIL_CONFIGURATION = {"EmailSendingAccount": "COGNITO_DEFAULT"}
 DEFAULT_VERIFICATION_TEMPLATE = {"DefaultEmailOption": "CONFIRM_WITH_CODE"}
 DEFAULT_ATTRIBUTE_UPDATE_SETTINGS = {"AttributesRequireVerificationBeforeUpdate": []}
-# Research note §1.2, confidence M: every 2023+ capture shows this when none was given.
+# AWS responses recorded in docs/compatibility.md, confidence M: every 2023+ capture shows this when none was given.
 DEFAULT_ACCOUNT_RECOVERY = {"RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"},
                                                    {"Priority": 2, "Name": "verified_phone_number"}]}
-# spec §6: UserPoolTier default ESSENTIALS [D].
+# docs/cognito-facts.md#password-policy-and-history: UserPoolTier default ESSENTIALS [D].
 DEFAULT_TIER = "ESSENTIALS"
 # Message seen from AWS for DeleteUserPool on a protected pool (localstack/localstack#11947,
 # floci-io/floci#3948 quoting the developer guide).
@@ -38,13 +38,13 @@ DELETION_PROTECTED_MESSAGE = (
     "The user pool cannot be deleted because deletion protection is activated. "
     "Deletion protection must be inactivated first."
 )
-# Research note §1.3: 21 standard attributes in current AWS (`identities` added 2023/2024).
+# AWS responses recorded in docs/compatibility.md: 21 standard attributes in current AWS (`identities` added 2023/2024).
 STANDARD_ATTRIBUTES = {
     "sub", "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
     "profile", "picture", "website", "email", "email_verified", "gender", "birthdate", "zoneinfo",
     "locale", "phone_number", "phone_number_verified", "address", "updated_at", "identities",
 }
-# Research note §1.3 / §2 (H).
+# AWS responses recorded in docs/compatibility.md (H).
 REQUIRED_CUSTOM_MESSAGE = "Required custom attributes are not supported currently."
 LAMBDA_ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
 
@@ -94,7 +94,7 @@ def test_describe_defaults(cognito, make_pool):
     wrong = {k: pool.get(k, "<absent>") for k, v in expected.items() if pool.get(k, "<absent>") != v}
     if pool.get("Policies", {}).get("PasswordPolicy") != DEFAULT_PASSWORD_POLICY:
         wrong["Policies.PasswordPolicy"] = pool.get("Policies", {}).get("PasswordPolicy")
-    # Never returned by AWS / absent unless given (research note §1.2).
+    # Never returned by AWS / absent unless given (AWS responses recorded in docs/compatibility.md).
     for absent in ("Status", "UsernameConfiguration", "UsernameAttributes", "AliasAttributes",
                    "AutoVerifiedAttributes", "SmsConfiguration", "Domain"):
         if absent in pool:
@@ -179,7 +179,7 @@ def test_create_stores_given_settings(cognito, make_pool):
 
 def test_custom_attribute_prefix_and_developer_only(cognito, make_pool):
     """`custom:` is always prepended (so `custom:x` becomes `custom:custom:x`); developer-only
-    attributes become `dev:custom:<name>` (research note §2, H)."""
+    attributes become `dev:custom:<name>` (AWS responses recorded in docs/compatibility.md, H)."""
     pool = describe(cognito, make_pool(Schema=[
         {"Name": "custom:twice", "AttributeDataType": "String", "Mutable": True},
         {"Name": "secret", "AttributeDataType": "Number", "DeveloperOnlyAttribute": True, "Mutable": True,
@@ -336,7 +336,7 @@ def test_list_pagination(cognito, make_pool):
         assert entries[pid]["Name"].startswith(prefix)
         assert isinstance(entries[pid]["CreationDate"], dt.datetime)
         assert entries[pid]["LambdaConfig"] == {}
-        # ListUserPools items never carry Status (research note §3, H).
+        # ListUserPools items never carry Status (AWS responses recorded in docs/compatibility.md, H).
         assert "Status" not in entries[pid]
 
 

@@ -12,7 +12,7 @@ from conftest import GOOD_PASSWORD, UUID_RE, attrs, error_code, error_message
 USERNAME_SHOULD_BE_EMAIL = "Username should be an email."
 USER_NOT_FOUND = "User does not exist."
 # SignUp/AdminCreateUser of an email already used in an email-as-username pool:
-# UsernameExistsException with this text (research note §7, H: localstack-ext AWS-validated
+# UsernameExistsException with this text (AWS responses recorded in docs/compatibility.md, H: localstack-ext AWS-validated
 # snapshot `test_create_admin_user_with_duplicate_email` 2022-09; jonsaw/amazon-cognito-identity-dart#73).
 EMAIL_ACCOUNT_EXISTS = "An account with the given email already exists."
 # SignUp with an email-shaped username in an email-alias pool (aws-amplify/amplify-js#8800,
@@ -145,7 +145,7 @@ def test_case_sensitive_pool(cognito, make_pool):
 
 
 def test_default_pool_is_case_sensitive(cognito, make_pool):
-    """API-created pools without UsernameConfiguration are case sensitive (spec §2.6)."""
+    """API-created pools without UsernameConfiguration are case sensitive (docs/cognito-facts.md#case-sensitivity)."""
     pool_id = make_pool()["Id"]
     cognito.admin_create_user(UserPoolId=pool_id, Username="Zed", MessageAction="SUPPRESS")
     with pytest.raises(ClientError) as e:
@@ -204,7 +204,7 @@ def test_alias_pool_refuses_email_shaped_username(cognito, alias_pool, make_app_
 
 
 def test_alias_moves_to_last_verifier(cognito, alias_pool):
-    """Only the last user who verified an alias value can use it (spec §2.5); the earlier user
+    """Only the last user who verified an alias value can use it (docs/cognito-facts.md#which-user-is-addressed); the earlier user
     loses it. Creating the second user needs ForceAliasCreation."""
     verified = [{"Name": "email", "Value": "shared@example.com"}, {"Name": "email_verified", "Value": "true"}]
     cognito.admin_create_user(UserPoolId=alias_pool, Username="first", MessageAction="SUPPRESS",

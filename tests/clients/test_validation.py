@@ -1,6 +1,6 @@
 """Cognito's shape-validation messages, reached through boto3 with client-side validation off.
 
-Format (spec §1.3): `<n> validation error(s) detected: ` + items joined by `; `; an item is
+Format (docs/cognito-facts.md#validation-message-format): `<n> validation error(s) detected: ` + items joined by `; `; an item is
 `Value '<v>' at '<path>' failed to satisfy constraint: <constraint>`, `Value null at ...` for a
 missing member, and `Value at ...` (no value) for sensitive members.
 """
@@ -15,7 +15,7 @@ from conftest import error_code, error_message, unique
 POOL_ID_PATTERN = r"[\w-]+_[0-9a-zA-Z]+"
 USERNAME_PATTERN = r"[\p{L}\p{M}\p{S}\p{N}\p{P}]+"
 CLIENT_ID_PATTERN = r"[\w+]+"
-# spec §1.3: a 6-character floor on `password` is still applied at the shape layer before the
+# docs/cognito-facts.md#validation-message-format: a 6-character floor on `password` is still applied at the shape layer before the
 # pool policy (observed 2017 and with the newer pattern; [O]/[I]).
 PASSWORD_FLOOR = "Member must have length greater than or equal to 6"
 
@@ -183,7 +183,7 @@ def test_three_violations_plural(cognito_raw):
 
 
 def test_validation_comes_before_resource_lookup(cognito_raw):
-    """A bad member value wins over an unknown pool: shape validation runs first (spec §1.5)."""
+    """A bad member value wins over an unknown pool: shape validation runs first (docs/cognito-facts.md#confirmforgotpassword-evaluation-order)."""
     msg = invalid(cognito_raw.list_users, UserPoolId="us-east-1_AAAAAAAAA", Limit=100)
     assert msg == (
         "1 validation error detected: Value '100' at 'limit' failed to satisfy constraint: "

@@ -171,7 +171,7 @@ fn gen_errors(model: &Model) -> String {
     }
     o += "        }\n    }\n\n";
     o += "    /// HTTP status. Cognito answers 400 for client errors whatever the model's `httpError` says\n";
-    o += "    /// (../shared/spec/cognito-recovery.md §1.4), 500 for faults and 403 for a WAF block.\n";
+    o += "    /// (docs/cognito-facts.md, section 1.4), 500 for faults and 403 for a WAF block.\n";
     o += "    pub const fn status(self) -> u16 {\n        match self {\n";
     for n in &modeled {
         let status = if model.shapes[*n].get("fault").is_some() {
@@ -186,7 +186,14 @@ fn gen_errors(model: &Model) -> String {
     for (n, status, _) in PROTOCOL_ERRORS {
         let _ = writeln!(o, "            ErrorCode::{n} => {status},");
     }
-    o += "        }\n    }\n}\n";
+    o += "        }\n    }\n\n";
+    o += "    /// An error of the protocol, which any operation may answer, rather than of the model.\n";
+    o += "    pub const fn is_protocol(self) -> bool {\n        matches!(\n            self,\n";
+    for (i, (n, _, _)) in PROTOCOL_ERRORS.iter().enumerate() {
+        let sep = if i == 0 { "            " } else { "                | " };
+        let _ = writeln!(o, "{sep}ErrorCode::{n}");
+    }
+    o += "        )\n    }\n}\n";
     o
 }
 

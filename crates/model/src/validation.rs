@@ -2,7 +2,7 @@
 //! `2 validation errors detected: Value '' at 'userPoolId' failed to satisfy constraint: Member
 //! must have length greater than or equal to 1; Value null at 'username' failed to satisfy
 //! constraint: Member must not be null`. Values of sensitive shapes are never quoted.
-//! See ../shared/spec/cognito-recovery.md §1.3.
+//! See docs/cognito-facts.md#validation-message-format.
 
 use crate::Operation;
 use crate::generated::shapes::PATTERNS;
@@ -87,7 +87,7 @@ fn json_type(value: &Value) -> &'static str {
 /// `PasswordType`: the model's `[\S]+` is the simplified form of the older `^[\S]+.*[\S]+$`, which
 /// is what the service still enforces (no leading or trailing whitespace, inner spaces allowed,
 /// per the developer guide's password rules), and a 6-character floor is still applied before the
-/// pool's policy (observed 2017 and 2024; spec §1.2, §1.3).
+/// pool's policy (observed 2017 and 2024; docs/cognito-facts.md#confirmforgotpassword-input-members, #validation-message-format).
 fn password_violations(value: &str) -> (bool, bool) {
     let too_short = value.chars().count() < 6;
     let is_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0B' | '\x0C');

@@ -107,7 +107,7 @@ pub struct FileConfig {
     pub tls_ca_file: Option<PathBuf>,
 }
 
-/// Account-recovery limits (../shared/spec/cognito-recovery.md §2.2, §9).
+/// Account-recovery limits (docs/cognito-facts.md#reset-code-properties, #quotas).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecoverySettings {
     /// Reset codes are valid this long.

@@ -1,5 +1,5 @@
 //! Password hashing: argon2id on `concurrency` dedicated threads, because each hash holds its
-//! memory cost (19 MiB by default) for its whole run (../shared/design/ecosystem.md §4: the
+//! memory cost (19 MiB by default) for its whole run (docs/decisions.md: the
 //! machine's throughput is memory-bandwidth bound, not thread bound). Each thread keeps its
 //! argon2 memory and reuses it: memory stays at `concurrency` times the cost, where hashing on
 //! tokio's blocking pool left glibc holding hundreds of MiB of freed 19 MiB blocks (issue 6,

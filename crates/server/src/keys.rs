@@ -96,7 +96,10 @@ impl SigningKey {
 /// `userpool rotate-keys`) takes effect here within that time; until then this node signs with the
 /// retired key, which the JWKS still lists.
 #[derive(Default)]
-pub struct KeyCache(Mutex<HashMap<(String, TokenUse), (Arc<SigningKey>, i64)>>);
+pub struct KeyCache(Mutex<CachedKeys>);
+
+/// Each pool's parsed active key per use, with when it was read.
+type CachedKeys = HashMap<(String, TokenUse), (Arc<SigningKey>, i64)>;
 
 impl KeyCache {
     pub fn get(&self, pool_id: &str, token_use: TokenUse, now_ms: i64) -> Option<Arc<SigningKey>> {

@@ -1,14 +1,14 @@
-//! Server side of Amazon Cognito's SRP-6a variant (`USER_SRP_AUTH` → `PASSWORD_VERIFIER`), spec §11.
+//! Server side of Amazon Cognito's SRP-6a variant (`USER_SRP_AUTH` → `PASSWORD_VERIFIER`), docs/cognito-facts.md#srp-constants.
 //!
 //! Cognito's SRP differs from RFC 5054 and from the `srp` crate in the group generator, `k`, `u`, `x`, the
-//! key derivation and the proof (design note `ecosystem.md` §5), so it is written out here. The flow is:
+//! key derivation and the proof (docs/decisions.md), so it is written out here. The flow is:
 //!
-//! 1. Whenever a password is set: `salt` = 16 random bytes, store `salt` and [`verifier`] (§11.2).
+//! 1. Whenever a password is set: `salt` = 16 random bytes, store `salt` and [`verifier`] (docs/cognito-facts.md#srp-verifier).
 //! 2. `InitiateAuth(USER_SRP_AUTH)`: [`parse_public_a`] on `SRP_A`, then [`server_challenge`] with ≥ 32 random
 //!    bytes; send `SALT` = [`hex_of`]`(salt)`, `SRP_B` = [`hex_of`]`(big_b)`, and keep `A`, `b`, `B` in the
-//!    (encrypted) `SECRET_BLOCK` (§11.3).
+//!    (encrypted) `SECRET_BLOCK` (docs/cognito-facts.md#srp-initiateauth).
 //! 3. `RespondToAuthChallenge(PASSWORD_VERIFIER)`: [`parse_timestamp`], [`password_claim_key`],
-//!    [`expected_signature`], [`signature_matches`] (§11.4).
+//!    [`expected_signature`], [`signature_matches`] (docs/cognito-facts.md#srp-respondtoauthchallenge).
 //!
 //! All modular exponentiations use crypto-bigint's constant-time Montgomery arithmetic; the secret exponent `b`
 //! is bounded by its byte length, which is public. Randomness is supplied by the caller.
@@ -32,10 +32,10 @@ type Residue = FixedMontyForm<LIMBS>;
 /// Size of the group modulus N in bytes (3072 bits).
 pub const N_BYTES: usize = 384;
 
-/// Shortest accepted server secret `b` in bytes: §11.3 asks for at least 256 bits.
+/// Shortest accepted server secret `b` in bytes: docs/cognito-facts.md#srp-initiateauth asks for at least 256 bits.
 pub const MIN_SECRET_BYTES: usize = 32;
 
-/// N: the RFC 3526 3072-bit MODP prime (§11.1). Cognito uses it with g = 2, not RFC 5054's g = 5.
+/// N: the RFC 3526 3072-bit MODP prime (docs/cognito-facts.md#srp-constants). Cognito uses it with g = 2, not RFC 5054's g = 5.
 const N_HEX: &str = concat!(
     "ffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd129024e088a67cc74020bbea63b139b22514a08798e3404dd",
     "ef9519b3cd3a431b302b0a6df25f14374fe1356d6d51c245e485b576625e7ec6f44c42e9a637ed6b0bff5cb6f406b7ed",
@@ -47,10 +47,10 @@ const N_HEX: &str = concat!(
     "bbe117577a615d6c770988c0bad946e208e24fa074e5ab3143db5bfce0fd108e4b82d120a93ad2caffffffffffffffff",
 );
 
-/// The generator g = 2 (§11.1).
+/// The generator g = 2 (docs/cognito-facts.md#srp-constants).
 const G: u8 = 2;
 
-/// HKDF info string of Cognito's key derivation (§11.4).
+/// HKDF info string of Cognito's key derivation (docs/cognito-facts.md#srp-respondtoauthchallenge).
 const HKDF_INFO: &[u8] = b"Caldera Derived Key";
 
 /// Montgomery parameters for N, computed once (a `const` would be evaluated by the compiler's const evaluator,
@@ -58,19 +58,19 @@ const HKDF_INFO: &[u8] = b"Caldera Derived Key";
 static PARAMS: LazyLock<FixedMontyParams<LIMBS>> =
     LazyLock::new(|| FixedMontyParams::new(Odd::<U3072>::from_be_hex(N_HEX)));
 
-/// k = H(padHex(N) ‖ padHex(g)) = H(0x00 ‖ N ‖ 0x02) (§11.1). Padding g to 384 bytes, as RFC 5054 does, would be
+/// k = H(padHex(N) ‖ padHex(g)) = H(0x00 ‖ N ‖ 0x02) (docs/cognito-facts.md#srp-constants). Padding g to 384 bytes, as RFC 5054 does, would be
 /// wrong here; the unit tests pin the value given in the spec.
 static K: LazyLock<[u8; 32]> = LazyLock::new(|| {
     let n = U3072::from_be_hex(N_HEX);
     sha256(&[&pad_bytes(&minimal_bytes(&n)), &pad_bytes(&[G])])
 });
 
-/// SRP multiplier `k` as 32 big-endian bytes (§11.1: `538282c4…b66d9ee6`).
+/// SRP multiplier `k` as 32 big-endian bytes (docs/cognito-facts.md#srp-constants: `538282c4…b66d9ee6`).
 pub fn k() -> [u8; 32] {
     *K
 }
 
-/// The pool name used in `x` and in the signature (§11.2): the part of the pool id after `_`
+/// The pool name used in `x` and in the signature (docs/cognito-facts.md#srp-verifier): the part of the pool id after `_`
 /// (`us-east-1_AbCdEf123` → `AbCdEf123`). Mirrors the clients' `poolId.split('_')[1]`.
 pub fn pool_name(pool_id: &str) -> Option<&str> {
     pool_id.split('_').nth(1)
@@ -106,7 +106,7 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
 }
 
 /// Java `BigInteger.toByteArray()` of the non-negative big-endian integer `bytes`: no leading zero bytes, except one
-/// 0x00 when the top bit is set (and `[0x00]` for zero). Every value Cognito hashes goes through this (§11.1).
+/// 0x00 when the top bit is set (and `[0x00]` for zero). Every value Cognito hashes goes through this (docs/cognito-facts.md#srp-constants).
 fn pad_bytes(bytes: &[u8]) -> Vec<u8> {
     let digits = strip_leading_zeros(bytes);
     let mut out = Vec::with_capacity(digits.len() + 1);
@@ -117,14 +117,14 @@ fn pad_bytes(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The clients' `padHex` (§11.1) of the non-negative big-endian integer `bytes`: lowercase hex, even length, with a
+/// The clients' `padHex` (docs/cognito-facts.md#srp-constants) of the non-negative big-endian integer `bytes`: lowercase hex, even length, with a
 /// `00` prefix when the first nibble would be 8–f. Leading zero bytes of the input do not matter.
 /// `hexHash(padHex(a) ‖ padHex(b))` is therefore `SHA-256(pad(a) ‖ pad(b))` on bytes.
 pub fn pad_hex(bytes: &[u8]) -> String {
     hex::encode(pad_bytes(bytes))
 }
 
-/// The hex Cognito sends for `SALT` and `SRP_B` (§11.2, §11.3): lowercase, minimal (no leading zero nibbles, so
+/// The hex Cognito sends for `SALT` and `SRP_B` (docs/cognito-facts.md#srp-verifier, docs/cognito-facts.md#srp-initiateauth): lowercase, minimal (no leading zero nibbles, so
 /// possibly odd length), `"0"` for zero. Clients parse it as an integer and re-pad it, so this is the only form on
 /// which pycognito (which pads the string as received) and amazon-cognito-identity-js (which pads the integer)
 /// agree.
@@ -161,7 +161,7 @@ fn is_zero_mod_n(x: &U3072) -> bool {
     residue(x).retrieve().is_zero_vartime()
 }
 
-/// The server secret `b` as an exponent with its public bit bound. §11.3 wants ≥ 256 bits; more than 3072 bits
+/// The server secret `b` as an exponent with its public bit bound. docs/cognito-facts.md#srp-initiateauth wants ≥ 256 bits; more than 3072 bits
 /// would be pointless (and does not fit), so both ends are rejected.
 fn secret_exponent(b: &[u8]) -> Option<(U3072, u32)> {
     if !(MIN_SECRET_BYTES..=N_BYTES).contains(&b.len()) {
@@ -172,16 +172,16 @@ fn secret_exponent(b: &[u8]) -> Option<(U3072, u32)> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Verifier (§11.2)
+// Verifier (docs/cognito-facts.md#srp-verifier)
 // ---------------------------------------------------------------------------------------------------------------
 
-/// x = H(pad(salt) ‖ H(utf8(poolName ‖ userIdForSrp ‖ ":" ‖ password))) as a 256-bit integer (§11.2).
+/// x = H(pad(salt) ‖ H(utf8(poolName ‖ userIdForSrp ‖ ":" ‖ password))) as a 256-bit integer (docs/cognito-facts.md#srp-verifier).
 fn compute_x(pool_name: &str, user_id_for_srp: &str, password: &str, salt: &[u8]) -> U256 {
     let inner = sha256(&[pool_name.as_bytes(), user_id_for_srp.as_bytes(), b":", password.as_bytes()]);
     U256::from_be_slice(&sha256(&[&pad_bytes(salt), &inner]))
 }
 
-/// The password verifier v = g^x mod N (§11.2), as minimal big-endian bytes, to store next to `salt` whenever a
+/// The password verifier v = g^x mod N (docs/cognito-facts.md#srp-verifier), as minimal big-endian bytes, to store next to `salt` whenever a
 /// password is set. `pool_name` is the part of the pool id after `_` (see [`pool_name`]), `user_id_for_srp` the
 /// internal username (the `sub` for email/phone-as-username pools), `salt` the stored random bytes (read as an
 /// integer, so leading zero bytes do not change the result).
@@ -191,7 +191,7 @@ pub fn verifier(pool_name: &str, user_id_for_srp: &str, password: &str, salt: &[
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// InitiateAuth (§11.3)
+// InitiateAuth (docs/cognito-facts.md#srp-initiateauth)
 // ---------------------------------------------------------------------------------------------------------------
 
 /// The server half of the first SRP step.
@@ -211,11 +211,11 @@ impl fmt::Debug for ServerChallenge {
     }
 }
 
-/// Computes B = (k·v + g^b) mod N (§11.3) from the stored verifier and `b_random`, the caller's fresh random
+/// Computes B = (k·v + g^b) mod N (docs/cognito-facts.md#srp-initiateauth) from the stored verifier and `b_random`, the caller's fresh random
 /// bytes used as b (32 to 384 bytes; Cognito's clients use 128 for their own secret).
 ///
 /// `None` if `b_random` has the wrong length, if the verifier needs more than 3072 bits or is 0 mod N (a corrupt
-/// record), or if B mod N = 0, which §11.3 forbids (then draw new random bytes).
+/// record), or if B mod N = 0, which docs/cognito-facts.md#srp-initiateauth forbids (then draw new random bytes).
 pub fn server_challenge(verifier: &[u8], b_random: &[u8]) -> Option<ServerChallenge> {
     let (b, b_bits) = secret_exponent(b_random)?;
     let v = to_uint(verifier)?;
@@ -240,7 +240,7 @@ fn minimal_bytes_of_hex(hex: &str) -> Option<Vec<u8>> {
     if digits.len() % 2 == 1 { hex::decode(format!("0{digits}")).ok() } else { hex::decode(digits).ok() }
 }
 
-/// Parses the client's `SRP_A` (§11.3): hex in any case, any length parity, leading zeros allowed. Returns A as
+/// Parses the client's `SRP_A` (docs/cognito-facts.md#srp-initiateauth): hex in any case, any length parity, leading zeros allowed. Returns A as
 /// minimal big-endian bytes, or `None` for empty or non-hex input, a value above 3072 bits, or A mod N = 0 (which
 /// would let a client force S = 0). Map `None` to `InvalidParameterException`.
 pub fn parse_public_a(hex: &str) -> Option<Vec<u8>> {
@@ -255,10 +255,10 @@ pub fn parse_public_a(hex: &str) -> Option<Vec<u8>> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// RespondToAuthChallenge (§11.4)
+// RespondToAuthChallenge (docs/cognito-facts.md#srp-respondtoauthchallenge)
 // ---------------------------------------------------------------------------------------------------------------
 
-/// u = H(pad(A) ‖ pad(B)) (§11.4); both sides hash the integers, so leading zero bytes of the inputs do not matter.
+/// u = H(pad(A) ‖ pad(B)) (docs/cognito-facts.md#srp-respondtoauthchallenge); both sides hash the integers, so leading zero bytes of the inputs do not matter.
 fn compute_u(a: &[u8], big_b: &[u8]) -> [u8; 32] {
     sha256(&[&pad_bytes(a), &pad_bytes(big_b)])
 }
@@ -281,7 +281,7 @@ fn server_secret(a: &[u8], big_b: &[u8], b: &[u8], verifier: &[u8]) -> Option<(U
     Some((s, u))
 }
 
-/// Cognito's HKDF (§11.4): PRK = HMAC(key = pad(u), msg = pad(S)), OKM = HMAC(PRK, "Caldera Derived Key" ‖ 0x01),
+/// Cognito's HKDF (docs/cognito-facts.md#srp-respondtoauthchallenge): PRK = HMAC(key = pad(u), msg = pad(S)), OKM = HMAC(PRK, "Caldera Derived Key" ‖ 0x01),
 /// K = OKM[..16]. Written out because it is one HMAC block; the `hkdf` crate is not needed.
 fn derive_key(s: &U3072, u: &[u8; 32]) -> [u8; 16] {
     let prk = hmac_sha256(&pad_bytes(u), &[&pad_bytes(&minimal_bytes(s))]);
@@ -291,17 +291,17 @@ fn derive_key(s: &U3072, u: &[u8; 32]) -> [u8; 16] {
     key
 }
 
-/// The 16-byte key K that both sides derive (§11.4), from A (as returned by [`parse_public_a`]), B and b (from
+/// The 16-byte key K that both sides derive (docs/cognito-facts.md#srp-respondtoauthchallenge), from A (as returned by [`parse_public_a`]), B and b (from
 /// [`ServerChallenge`], recovered from the secret block) and the stored verifier.
 ///
 /// `None` (→ `NotAuthorizedException`) if a value needs more than 3072 bits, if A or v is 0 mod N, if b has the
-/// wrong length, or if u = 0 (§11.4).
+/// wrong length, or if u = 0 (docs/cognito-facts.md#srp-respondtoauthchallenge).
 pub fn password_claim_key(a: &[u8], big_b: &[u8], b: &[u8], verifier: &[u8]) -> Option<[u8; 16]> {
     let (s, u) = server_secret(a, big_b, b, verifier)?;
     Some(derive_key(&s, &u))
 }
 
-/// The `PASSWORD_CLAIM_SIGNATURE` the client must send, as raw bytes (§11.4):
+/// The `PASSWORD_CLAIM_SIGNATURE` the client must send, as raw bytes (docs/cognito-facts.md#srp-respondtoauthchallenge):
 /// HMAC-SHA256(K, utf8(poolName) ‖ utf8(userIdForSrp) ‖ secret_block ‖ utf8(timestamp)).
 /// `secret_block` is the base64-*decoded* `PASSWORD_CLAIM_SECRET_BLOCK`; `timestamp` should be the canonical
 /// re-formatting of the client's `TIMESTAMP` (see [`parse_timestamp`]).
@@ -315,7 +315,7 @@ pub fn expected_signature(
     hmac_sha256(key, &[pool_name.as_bytes(), user_id_for_srp.as_bytes(), secret_block, timestamp.as_bytes()])
 }
 
-/// Whether the client's base64 `PASSWORD_CLAIM_SIGNATURE` equals `expected` (§11.4). The byte comparison is
+/// Whether the client's base64 `PASSWORD_CLAIM_SIGNATURE` equals `expected` (docs/cognito-facts.md#srp-respondtoauthchallenge). The byte comparison is
 /// constant time; input that is not canonical padded base64 or not 32 bytes long is simply `false` (its length and
 /// shape are not secret).
 pub fn signature_matches(expected: &[u8; 32], claimed_base64: &str) -> bool {
@@ -326,10 +326,10 @@ pub fn signature_matches(expected: &[u8; 32], claimed_base64: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// TIMESTAMP (§11.4): Java `EEE MMM d HH:mm:ss z yyyy`, English, UTC
+// TIMESTAMP (docs/cognito-facts.md#srp-respondtoauthchallenge): Java `EEE MMM d HH:mm:ss z yyyy`, English, UTC
 // ---------------------------------------------------------------------------------------------------------------
 
-/// Formats Unix seconds the way Cognito's clients sign them (§11.4): `Tue Mar 5 07:04:09 UTC 2024`: English
+/// Formats Unix seconds the way Cognito's clients sign them (docs/cognito-facts.md#srp-respondtoauthchallenge): `Tue Mar 5 07:04:09 UTC 2024`: English
 /// names, UTC, day of month not zero-padded, time fields zero-padded, 4-digit year (proleptic Gregorian).
 pub fn format_timestamp(epoch_seconds: i64) -> String {
     let t = DateTime::from_epoch_seconds(epoch_seconds);
@@ -356,10 +356,10 @@ fn parse_name(s: &str, names: &[&str]) -> Option<usize> {
 /// `None` → `InvalidParameterException` "TIMESTAMP format should be EEE MMM d HH:mm:ss z yyyy in english."
 ///
 /// Cognito evidently signs its own re-formatting of the parsed time, so a zero-padded day (`Mar 05`) or a wrong
-/// weekday parses but then fails as `NotAuthorizedException` "Incorrect username or password." (§11.4). The caller
+/// weekday parses but then fails as `NotAuthorizedException` "Incorrect username or password." (docs/cognito-facts.md#srp-respondtoauthchallenge). The caller
 /// reproduces this by passing `format_timestamp(t)` (not the client's string) to [`expected_signature`], or,
 /// equivalently and cheaper, by treating `format_timestamp(t) != timestamp` as a wrong signature. The freshness
-/// window (§11.4) is also the caller's check.
+/// window (docs/cognito-facts.md#srp-respondtoauthchallenge) is also the caller's check.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
     let mut fields = s.split(' ');
     let mut next = || fields.next();
@@ -460,20 +460,20 @@ pub struct ChallengeParameters<'a> {
 mod tests {
     use super::*;
 
-    // Spec §11.5 inputs.
+    // docs/cognito-facts.md#srp-test-vector inputs.
     const POOL_ID: &str = "us-east-1_AbCdEf123";
     const USER: &str = "alice";
     const PASSWORD: &str = "Passw0rd!";
     const SALT_HEX: &str = "3fb3cb028b0e4aaeabce3b573699a322";
     const TIMESTAMP: &str = "Tue Mar 5 07:04:09 UTC 2024";
-    // Spec §11.5 outputs.
+    // docs/cognito-facts.md#srp-test-vector outputs.
     const X_HEX: &str = "c74c3235a44686efb5c78163fe5af80a91de9774db122d140de88d8ba6a52bac";
     const U_HEX: &str = "354fdd1ec51528677446d9315c3930be4d8686b7682d3d79a734530a879727e3";
     const K_KEY_HEX: &str = "a722fb22585727fe376544c31e1f28b2";
     const SIGNATURE: &str = "j8g736NQJD3kpe63tPuPvYyx2LZoQU2dkncWEbLQkx8=";
-    // Spec §11.1.
+    // docs/cognito-facts.md#srp-constants.
     const K_HEX: &str = "538282c4354742d7cbbde2359fcf67f9f5b3a6b08791e5011b43b8a5b66d9ee6";
-    // Verifier for the §11.5 inputs as printed by pycognito 2024.5.1 with its own helpers
+    // Verifier for the docs/cognito-facts.md#srp-test-vector inputs as printed by pycognito 2024.5.1 with its own helpers
     // (`pow(g, hex_to_long(hex_hash(pad_hex(salt) + hash_sha256(...))), N)`).
     const V_HEX_PYCOGNITO: &str = concat!(
         "9b34e55258157729c342e157eea6b3c2ceba4b5cd887cb105e99169d0454d17ef6ac388019e1c686562148cf8a6dfa44",
@@ -639,7 +639,7 @@ mod tests {
         assert_eq!(parse_public_a(&format!("1{}", "0".repeat(2 * N_BYTES))), None, "2^3072 does not fit");
         assert_eq!(parse_public_a("abc"), Some(vec![0x0a, 0xbc]));
         assert_eq!(parse_public_a("00ABc"), Some(vec![0x0a, 0xbc]));
-        // A = N + 1 is 1 mod N: accepted, as §11.3 only rejects A mod N = 0.
+        // A = N + 1 is 1 mod N: accepted, as docs/cognito-facts.md#srp-initiateauth only rejects A mod N = 0.
         let n_plus_1 = U3072::from_be_hex(N_HEX).wrapping_add(&U3072::ONE);
         assert!(parse_public_a(&hex_of(&minimal_bytes(&n_plus_1))).is_some());
     }

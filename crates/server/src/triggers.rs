@@ -106,7 +106,7 @@ pub struct Event<'a> {
 }
 
 /// The `userAttributes` of an event: every attribute as a string, with `cognito:user_status`
-/// (spec §7.1).
+/// (docs/cognito-facts.md#trigger-event-envelope).
 pub fn user_attributes(user: &UserRow) -> Value {
     let mut map: Map<String, Value> =
         user.attributes.iter().map(|(n, v)| (n.clone(), Value::String(v.clone()))).collect();
@@ -119,7 +119,7 @@ pub fn attribute_map(list: &[userpool_model::types::AttributeType]) -> Value {
     Value::Object(list.iter().map(|a| (a.name.clone(), json!(a.value.as_deref().map_or("", String::as_str)))).collect())
 }
 
-/// `clientMetadata`, present only when the caller sent some (spec §7.1).
+/// `clientMetadata`, present only when the caller sent some (docs/cognito-facts.md#trigger-event-envelope).
 pub fn with_client_metadata(mut request: Value, metadata: Option<&BTreeMap<String, String>>) -> Value {
     if let (Some(m), Value::Object(r)) = (metadata, &mut request) {
         r.insert("clientMetadata".into(), json!(m));

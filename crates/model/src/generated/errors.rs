@@ -153,7 +153,7 @@ impl ErrorCode {
     }
 
     /// HTTP status. Cognito answers 400 for client errors whatever the model's `httpError` says
-    /// (../shared/spec/cognito-recovery.md §1.4), 500 for faults and 403 for a WAF block.
+    /// (docs/cognito-facts.md, section 1.4), 500 for faults and 403 for a WAF block.
     pub const fn status(self) -> u16 {
         match self {
             ErrorCode::AccessDeniedException => 400,
@@ -222,5 +222,20 @@ impl ErrorCode {
             ErrorCode::RequestEntityTooLargeException => 413,
             ErrorCode::NotImplementedException => 400,
         }
+    }
+
+    /// An error of the protocol, which any operation may answer, rather than of the model.
+    pub const fn is_protocol(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::SerializationException
+                | ErrorCode::UnknownOperationException
+                | ErrorCode::MissingAuthenticationTokenException
+                | ErrorCode::IncompleteSignatureException
+                | ErrorCode::UnrecognizedClientException
+                | ErrorCode::InvalidSignatureException
+                | ErrorCode::RequestEntityTooLargeException
+                | ErrorCode::NotImplementedException
+        )
     }
 }

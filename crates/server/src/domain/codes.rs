@@ -25,7 +25,7 @@ pub fn matches(key: &[u8], pool_id: &str, sub: &str, code: &str, stored: &str) -
     digest(key, pool_id, sub, code).as_bytes().ct_eq(stored.as_bytes()).into()
 }
 
-/// `alice@example.com` → `a***@e***`; `+15555551234` → `+*******1234` (spec §4.3).
+/// `alice@example.com` → `a***@e***`; `+15555551234` → `+*******1234` (docs/cognito-facts.md#destination-masking).
 pub fn mask_destination(attribute: &str, value: &str) -> String {
     if attribute == "email" {
         let (local, domain) = value.split_once('@').unwrap_or((value, ""));

@@ -1,13 +1,16 @@
 //! The pool's password policy, one implementation for every operation that sets a password.
 //! Cognito reports one rule per error, in this order: length, lowercase, uppercase, numeric,
-//! symbol (spec §6). Only the message prefix depends on the operation.
+//! symbol (docs/cognito-facts.md#password-policy-and-history). Only the message prefix depends on the operation.
 
 use crate::error::ApiError;
 use rand::seq::SliceRandom;
 use userpool_model::ErrorCode;
 use userpool_model::types::PasswordPolicyType;
 
-/// How the operation words the error (spec §0).
+/// A policy switch, the characters it asks for, and the message when none is there.
+type Rule = (Option<bool>, fn(char) -> bool, &'static str);
+
+/// How the operation words the error (docs/cognito-facts.md#exact-error-strings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wording {
     /// SignUp, AdminCreateUser, ChangePassword.
@@ -40,7 +43,7 @@ pub fn first_violation(policy: &PasswordPolicyType, password: &str) -> Option<&'
     if password.chars().count() < min {
         return Some("Password not long enough");
     }
-    let rules: [(Option<bool>, fn(char) -> bool, &'static str); 4] = [
+    let rules: [Rule; 4] = [
         (policy.require_lowercase, |c| c.is_ascii_lowercase(), "Password must have lowercase characters"),
         (policy.require_uppercase, |c| c.is_ascii_uppercase(), "Password must have uppercase characters"),
         (policy.require_numbers, |c| c.is_ascii_digit(), "Password must have numeric characters"),

@@ -23,7 +23,7 @@ pub enum Channel {
 }
 
 /// The recovery mechanisms in priority order; a pool without the setting uses the legacy order,
-/// a verified phone number first, then a verified email (spec §4.2).
+/// a verified phone number first, then a verified email (docs/cognito-facts.md#recovery-channel-selection).
 fn mechanisms(pool: &Pool) -> Vec<RecoveryOptionNameType> {
     let mut options =
         pool.config.account_recovery_setting.as_ref().and_then(|s| s.recovery_mechanisms.clone()).unwrap_or_default();
@@ -65,7 +65,7 @@ pub fn channel(pool: &Pool, user: &UserRow) -> Channel {
 /// What ForgotPassword answers for a user it will not send to, with PreventUserExistenceErrors
 /// ENABLED: the medium the name suggests (an email address, an E.164 number, else the pool's
 /// first mechanism) and a destination derived from an HMAC of the pool and the name, so the same
-/// name always gets the same answer and nothing tells it apart from a real user (spec §3).
+/// name always gets the same answer and nothing tells it apart from a real user (docs/cognito-facts.md#preventuserexistenceerrors).
 pub fn simulated_delivery(key: &[u8], pool: &Pool, username: &str) -> CodeDeliveryDetailsType {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(b"simulated-delivery\0");
@@ -75,10 +75,7 @@ pub fn simulated_delivery(key: &[u8], pool: &Pool, username: &str) -> CodeDelive
     let digest = mac.finalize().into_bytes();
     let letter = |i: usize| char::from(b'a' + digest[i] % 26);
     let looks_like_phone = crate::domain::attributes::looks_like_phone(username);
-    let email_first = match mechanisms(pool).first() {
-        Some(RecoveryOptionNameType::VerifiedPhoneNumber) => false,
-        _ => true,
-    };
+    let email_first = !matches!(mechanisms(pool).first(), Some(RecoveryOptionNameType::VerifiedPhoneNumber));
     let (attribute, medium, destination) = if username.contains('@') {
         ("email", DeliveryMediumType::Email, mask_destination("email", username))
     } else if looks_like_phone || !email_first {

@@ -6,7 +6,6 @@ use crate::api_error;
 use crate::ctx::Ctx;
 use crate::domain::attributes::check_writable;
 use crate::domain::password_policy::Wording;
-use crate::domain::pools::Pool;
 use crate::domain::users::attribute_types;
 use crate::error::ApiResult;
 use crate::services::clients::{check_client_secret, load_client};
@@ -16,16 +15,15 @@ use crate::services::passwords::new_password_for;
 use crate::services::pools;
 use crate::services::tokens::{access_token_user, refresh_token_hash};
 use crate::services::users::{change_attributes, check_deletable, existing_user, verification_slot};
-use crate::store::UserRow;
 use crate::triggers::Caller;
 use serde_json::{Map, Value};
 use userpool_model::types::*;
 
-/// Cognito's code-security quotas (spec §9), per user per hour.
+/// Cognito's code-security quotas (docs/cognito-facts.md#quotas), per user per hour.
 const CHANGE_PASSWORD_PER_HOUR: i64 = 5;
 const ATTRIBUTE_CODES_PER_HOUR: i64 = 5;
 const VERIFY_ATTRIBUTE_PER_HOUR: i64 = 15;
-/// Attribute verification codes are valid 24 hours (spec §2.2).
+/// Attribute verification codes are valid 24 hours (docs/cognito-facts.md#reset-code-properties).
 const ATTRIBUTE_CODE_TTL_MS: i64 = 24 * HOUR_MS;
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GetUser.html
@@ -75,20 +73,17 @@ async fn check_client_writes(ctx: &Ctx, claims: &Map<String, Value>, names: &[&s
     Ok(())
 }
 
-/// Sends a verification code for the user's email or phone number (or the value waiting to
-/// replace it), on behalf of `purpose`.
-async fn send_attribute_code(
-    ctx: &Ctx,
-    pool: &Pool,
-    user: &UserRow,
+/// A verification code for the user's email or phone number (or the value waiting to replace
+/// it), sent on behalf of `purpose`.
+fn attribute_code<'a>(
     attribute: &'static str,
     destination: String,
     pending_value: Option<String>,
     purpose: &'static str,
-    caller: Caller<'_>,
-) -> ApiResult<CodeDeliveryDetailsType> {
+    caller: Caller<'a>,
+) -> CodeToSend<'a> {
     let medium = if attribute == "email" { DeliveryMediumType::Email } else { DeliveryMediumType::Sms };
-    let code = CodeToSend {
+    CodeToSend {
         slot: verification_slot(attribute),
         purpose,
         ttl_ms: ATTRIBUTE_CODE_TTL_MS,
@@ -98,8 +93,7 @@ async fn send_attribute_code(
         default_body: "Your verification code is {####}. ",
         pending_value,
         caller,
-    };
-    deliver_code(ctx, pool, user, code).await
+    }
 }
 
 fn verifiable(name: &str) -> ApiResult<&'static str> {
@@ -153,7 +147,8 @@ pub(super) async fn update_user_attributes(
     let mut details = Vec::new();
     for (attribute, destination, pending) in codes {
         let purpose = "UpdateUserAttributes";
-        details.push(send_attribute_code(ctx, &pool, &user, attribute, destination, pending, purpose, caller).await?);
+        let code = attribute_code(attribute, destination, pending, purpose, caller);
+        details.push(deliver_code(ctx, &pool, &user, code).await?);
     }
     Ok(UpdateUserAttributesResponse { code_delivery_details_list: Some(details).filter(|d| !d.is_empty()) })
 }
@@ -199,7 +194,8 @@ pub(super) async fn get_user_attribute_verification_code(
         client_metadata: req.client_metadata.as_ref(),
     };
     let purpose = "GetUserAttributeVerificationCode";
-    let details = send_attribute_code(ctx, &pool, &user, attribute, destination, pending, purpose, caller).await?;
+    let code = attribute_code(attribute, destination, pending, purpose, caller);
+    let details = deliver_code(ctx, &pool, &user, code).await?;
     Ok(GetUserAttributeVerificationCodeResponse { code_delivery_details: Some(details) })
 }
 

@@ -80,7 +80,7 @@ pub(super) async fn initiate_auth(
             if !srp_allowed {
                 return Err(flow_not_enabled(req.auth_flow));
             }
-            srp_challenge(ctx, &origin, &pool, &client, &params).await?
+            srp_challenge(ctx, origin, &pool, &client, &params).await?
         }
         AuthFlowType::RefreshTokenAuth | AuthFlowType::RefreshToken => {
             refresh(ctx, origin, &pool, &client, req.auth_flow, &params).await?

@@ -27,7 +27,7 @@ fn fill_defaults(c: &mut UserPoolClientType) {
 }
 
 /// Token lifetimes within Cognito's ranges: access and ID tokens 5 minutes to 1 day, refresh
-/// tokens 1 hour to 10 years (spec §10).
+/// tokens 1 hour to 10 years (docs/cognito-facts.md#tokens).
 fn check_token_validity(c: &UserPoolClientType) -> ApiResult<()> {
     let units = c.token_validity_units.clone().unwrap_or_default();
     let checks = [

@@ -1,180 +1,26 @@
-//! Account recovery: ForgotPassword, AdminResetUserPassword, ConfirmForgotPassword, evaluated in
-//! the order of ../shared/spec/cognito-recovery.md §1.5 with the outcomes of its §3 table.
+//! Account recovery operations. The flows are `services::recovery` (docs/recovery.md).
 
-use crate::api_error;
 use crate::ctx::Ctx;
-use crate::domain::codes;
-use crate::domain::password_policy::Wording;
-use crate::domain::pools::Pool;
-use crate::domain::recovery::{Channel, channel, is_admin_only, simulated_delivery};
-use crate::error::{ApiError, ApiResult};
-use crate::services::clients::{check_secret_hash, load_client};
-use crate::services::codes::{HOUR_MS, attempts_exceeded, check_code, code_expired, code_mismatch};
-use crate::services::existence::{bump_unknown_name, hides_users};
-use crate::services::messages::{CodeToSend, deliver_code};
-use crate::services::passwords::new_password_for;
+use crate::error::ApiResult;
+use crate::services::clients::load_client;
 use crate::services::pools;
-use crate::services::users::existing_user;
-use crate::store::{RecoveryEvent, UserRow};
-use crate::triggers::Caller;
-use std::net::IpAddr;
+use crate::services::recovery::{self, PublicRequest};
 use userpool_model::types::*;
-
-/// ForgotPassword and AdminResetUserPassword codes share one slot: the newest wins.
-const RESET_CODE_SLOT: &str = "PasswordReset";
-const CONFIRM_ATTEMPTS: &str = "confirm-forgot-password";
-const RESET_REQUESTS: &str = "forgot-password";
-const DEFAULT_RESET_BODY: &str = "Your password reset code is {####}.";
-
-fn user_not_found() -> ApiError {
-    api_error!(UserNotFoundException, "Username/client id combination not found.")
-}
-
-fn disabled() -> ApiError {
-    api_error!(NotAuthorizedException, "User is disabled.")
-}
-
-fn cannot_reset() -> ApiError {
-    api_error!(NotAuthorizedException, "User password cannot be reset in the current state.")
-}
-
-fn no_channel() -> ApiError {
-    api_error!(
-        InvalidParameterException,
-        "Cannot reset password for the user as there is no registered/verified email or phone_number"
-    )
-}
-
-/// Admin-created users who never chose a password and federated users cannot reset (spec §2.1).
-fn can_reset(user: &UserRow) -> bool {
-    user.status != UserStatusType::ForceChangePassword.as_str()
-        && user.status != UserStatusType::ExternalProvider.as_str()
-}
-
-/// The IP address of UserContextData, refused when malformed (spec §8).
-fn context_ip(data: Option<&UserContextDataType>) -> ApiResult<Option<String>> {
-    match data.and_then(|d| d.ip_address.as_deref()) {
-        None => Ok(None),
-        Some(ip) => match ip.parse::<IpAddr>() {
-            Ok(parsed) => Ok(Some(parsed.to_string())),
-            Err(_) => {
-                Err(api_error!(InvalidParameterException, "UserContextData.IpAddress is not a valid IP address."))
-            }
-        },
-    }
-}
-
-/// The SecretHash may be computed over the name as sent or over the internal username (spec §5:
-/// which one Cognito uses for an alias or sub is not known, so both are accepted).
-fn secret_hash_names<'a>(sent: &'a str, user: Option<&'a UserRow>) -> Vec<&'a str> {
-    let mut names = vec![sent];
-    if let Some(u) = user.filter(|u| u.username != sent) {
-        names.push(&u.username);
-    }
-    names
-}
-
-struct Context<'a> {
-    client: &'a UserPoolClientType,
-    ip_address: Option<String>,
-    analytics_endpoint_id: Option<&'a str>,
-}
-
-async fn record(ctx: &Ctx, pool: &Pool, sub: &str, event: &str, c: &Context<'_>) -> ApiResult<()> {
-    // AnalyticsMetadata is kept only for clients with an AnalyticsConfiguration (spec §8).
-    let analytics = c.analytics_endpoint_id.filter(|_| c.client.analytics_configuration.is_some());
-    ctx.store
-        .record_recovery_event(&RecoveryEvent {
-            pool_id: &pool.id,
-            sub,
-            client_id: c.client.client_id.as_deref().map(String::as_str),
-            event,
-            ip_address: c.ip_address.as_deref(),
-            analytics_endpoint_id: analytics,
-            created_at: ctx.clock.now_ms(),
-        })
-        .await?;
-    Ok(())
-}
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ForgotPassword.html
 pub(super) async fn forgot_password(ctx: &Ctx, req: ForgotPasswordRequest) -> ApiResult<ForgotPasswordResponse> {
     let (pool, client) = load_client(ctx, &req.client_id).await?;
-    ctx.recovery_quota.check(&pool.id, ctx.clock.now_ms())?;
-    let user = crate::services::users::find(ctx, &pool, &req.username).await?;
-    check_secret_hash(
-        &client,
-        &secret_hash_names(&req.username, user.as_ref()),
-        req.secret_hash.as_deref().map(String::as_str),
-    )?;
-    let context = Context {
+    let request = PublicRequest {
+        pool: &pool,
         client: &client,
-        ip_address: context_ip(req.user_context_data.as_deref())?,
-        analytics_endpoint_id: req.analytics_metadata.as_ref().and_then(|a| a.analytics_endpoint_id.as_deref()),
+        client_id: &req.client_id,
+        username: &req.username,
+        secret_hash: req.secret_hash.as_deref().map(String::as_str),
+        user_context_data: req.user_context_data.as_deref(),
+        analytics_metadata: req.analytics_metadata.as_ref(),
+        client_metadata: req.client_metadata.as_ref(),
     };
-    // A pool setting, answered alike for every name (answering it only for real users would
-    // tell them apart).
-    if is_admin_only(&pool) {
-        return Err(api_error!(NotAuthorizedException, "Contact administrator to reset password."));
-    }
-    let hide = hides_users(&client);
-    // Nothing is sent; the request is recorded (one write; a real send makes four, README).
-    let simulated = async |sub: &str| -> ApiResult<ForgotPasswordResponse> {
-        // Counted like a real send, so that only real users meeting the limit does not tell.
-        let sent = if sub.is_empty() {
-            bump_unknown_name(ctx, &pool, &req.username, RESET_REQUESTS, HOUR_MS).await?
-        } else {
-            ctx.store.bump_counter(&pool.id, sub, RESET_REQUESTS, ctx.clock.now_ms(), HOUR_MS).await?
-        };
-        if sent > i64::from(ctx.settings.recovery.forgot_password_per_hour) {
-            return Err(attempts_exceeded());
-        }
-        record(ctx, &pool, sub, "ForgotPassword:not-sent", &context).await?;
-        Ok(ForgotPasswordResponse {
-            code_delivery_details: Some(simulated_delivery(&ctx.code_key, &pool, &req.username)),
-        })
-    };
-    let user = match user {
-        Some(user) => Some(user),
-        None => {
-            let caller = Caller { client_id: Some(&req.client_id), client_metadata: req.client_metadata.as_ref() };
-            crate::services::triggers::migrate_user(ctx, &pool, &req.username, None, None, caller).await?
-        }
-    };
-    let Some(user) = user else {
-        return if hide { simulated("").await } else { Err(user_not_found()) };
-    };
-    if !user.enabled {
-        return if hide { simulated(&user.sub).await } else { Err(disabled()) };
-    }
-    if !can_reset(&user) {
-        return Err(cannot_reset());
-    }
-    let (attribute, medium, destination) = match channel(&pool, &user) {
-        Channel::Send { attribute, medium, destination } => (attribute, medium, destination),
-        Channel::AdminOnly => {
-            return Err(api_error!(NotAuthorizedException, "Contact administrator to reset password."));
-        }
-        Channel::NoVerifiedChannel => return if hide { simulated(&user.sub).await } else { Err(no_channel()) },
-    };
-    let now = ctx.clock.now_ms();
-    let sent = ctx.store.bump_counter(&pool.id, &user.sub, RESET_REQUESTS, now, HOUR_MS).await?;
-    if sent > i64::from(ctx.settings.recovery.forgot_password_per_hour) {
-        return Err(attempts_exceeded());
-    }
-    let code = CodeToSend {
-        slot: RESET_CODE_SLOT,
-        purpose: "ForgotPassword",
-        ttl_ms: ctx.settings.recovery.code_validity_ms,
-        attribute,
-        medium,
-        destination,
-        default_body: DEFAULT_RESET_BODY,
-        pending_value: None,
-        caller: Caller { client_id: Some(&req.client_id), client_metadata: req.client_metadata.as_ref() },
-    };
-    let details = deliver_code(ctx, &pool, &user, code).await?;
-    record(ctx, &pool, &user.sub, "ForgotPassword", &context).await?;
+    let details = recovery::send_reset_code(ctx, request).await?;
     Ok(ForgotPasswordResponse { code_delivery_details: Some(details) })
 }
 
@@ -184,40 +30,7 @@ pub(super) async fn admin_reset_user_password(
     req: AdminResetUserPasswordRequest,
 ) -> ApiResult<AdminResetUserPasswordResponse> {
     let pool = pools::load(ctx, &req.user_pool_id).await?;
-    ctx.recovery_quota.check(&pool.id, ctx.clock.now_ms())?;
-    let user = existing_user(ctx, &pool, &req.username).await?;
-    if !user.enabled {
-        return Err(disabled());
-    }
-    if !can_reset(&user) {
-        return Err(cannot_reset());
-    }
-    let (attribute, medium, destination) = match channel(&pool, &user) {
-        Channel::Send { attribute, medium, destination } => (attribute, medium, destination),
-        // The operation needs self-service recovery configured (API reference).
-        Channel::AdminOnly => {
-            return Err(api_error!(
-                InvalidParameterException,
-                "AdminResetUserPassword needs self-service account recovery; the user pool's AccountRecoverySetting is admin_only."
-            ));
-        }
-        Channel::NoVerifiedChannel => return Err(no_channel()),
-    };
-    let code = CodeToSend {
-        slot: RESET_CODE_SLOT,
-        purpose: "AdminResetUserPassword",
-        ttl_ms: ctx.settings.recovery.code_validity_ms,
-        attribute,
-        medium,
-        destination,
-        default_body: DEFAULT_RESET_BODY,
-        pending_value: None,
-        caller: Caller { client_id: None, client_metadata: req.client_metadata.as_ref() },
-    };
-    // The code first: if sending fails, the user keeps a working password.
-    deliver_code(ctx, &pool, &user, code).await?;
-    // The current password stops working at once: sign-in checks the status.
-    ctx.store.set_user_status(&pool.id, &user.sub, UserStatusType::ResetRequired.as_str(), ctx.clock.now_ms()).await?;
+    recovery::admin_reset(ctx, &pool, &req.username, req.client_metadata.as_ref()).await?;
     Ok(AdminResetUserPasswordResponse {})
 }
 
@@ -227,96 +40,16 @@ pub(super) async fn confirm_forgot_password(
     req: ConfirmForgotPasswordRequest,
 ) -> ApiResult<ConfirmForgotPasswordResponse> {
     let (pool, client) = load_client(ctx, &req.client_id).await?;
-    ctx.recovery_quota.check(&pool.id, ctx.clock.now_ms())?;
-    let user = crate::services::users::find(ctx, &pool, &req.username).await?;
-    check_secret_hash(
-        &client,
-        &secret_hash_names(&req.username, user.as_ref()),
-        req.secret_hash.as_deref().map(String::as_str),
-    )?;
-    let context = Context {
+    let request = PublicRequest {
+        pool: &pool,
         client: &client,
-        ip_address: context_ip(req.user_context_data.as_deref())?,
-        analytics_endpoint_id: req.analytics_metadata.as_ref().and_then(|a| a.analytics_endpoint_id.as_deref()),
+        client_id: &req.client_id,
+        username: &req.username,
+        secret_hash: req.secret_hash.as_deref().map(String::as_str),
+        user_context_data: req.user_context_data.as_deref(),
+        analytics_metadata: req.analytics_metadata.as_ref(),
+        client_metadata: req.client_metadata.as_ref(),
     };
-    let hide = hides_users(&client);
-    let user = match user {
-        Some(u) if u.enabled => u,
-        other => {
-            if !hide {
-                return Err(if other.is_some() { disabled() } else { user_not_found() });
-            }
-            // As a wrong code for a real user: one counter write, one HMAC, the same budget.
-            let attempts = match &other {
-                Some(u) => {
-                    ctx.store.bump_counter(&pool.id, &u.sub, CONFIRM_ATTEMPTS, ctx.clock.now_ms(), HOUR_MS).await?
-                }
-                None => bump_unknown_name(ctx, &pool, &req.username, CONFIRM_ATTEMPTS, HOUR_MS).await?,
-            };
-            let sub = other.as_ref().map_or("", |u| u.sub.as_str());
-            let _ = codes::digest(&ctx.code_key, &pool.id, sub, &req.confirmation_code);
-            if attempts > i64::from(ctx.settings.recovery.confirm_attempts_per_hour) {
-                return Err(attempts_exceeded());
-            }
-            return Err(code_mismatch());
-        }
-    };
-    if !can_reset(&user) {
-        return Err(cannot_reset());
-    }
-    if user.status == UserStatusType::Unconfirmed.as_str() {
-        return Err(api_error!(UserNotConfirmedException, "User is not confirmed."));
-    }
-    // The right code clears the count of wrong ones.
-    let budget = (CONFIRM_ATTEMPTS, i64::from(ctx.settings.recovery.confirm_attempts_per_hour));
-    let stored = check_code(ctx, &pool.id, &user.sub, RESET_CODE_SLOT, &req.confirmation_code, budget).await?;
-    ctx.store.reset_counter(&pool.id, &user.sub, CONFIRM_ATTEMPTS).await?;
-    // The code is checked before the password (spec §1.5, step 12): a right code with a weak
-    // password leaves the code usable.
-    let password = new_password_for(ctx, &pool, &user, &req.password, Wording::DoesNotConform).await?;
-    let done = ctx
-        .store
-        .complete_password_reset(
-            &pool.id,
-            &user.sub,
-            RESET_CODE_SLOT,
-            &stored.code_hash,
-            &password,
-            user.password_hash.as_deref(),
-            CONFIRM_ATTEMPTS,
-            ctx.clock.now_ms(),
-        )
-        .await?;
-    if !done {
-        // Another request consumed or replaced the code while this one was hashing.
-        return Err(code_expired());
-    }
-    ctx.store.reset_counter(&pool.id, &user.sub, RESET_REQUESTS).await?;
-    record(ctx, &pool, &user.sub, "ConfirmForgotPassword", &context).await?;
-    // The new password stands even if the trigger fails: the code is spent and the user told
-    // the error (spec §7.4 recommends keeping it; README, "Triggers").
-    let caller = Caller { client_id: Some(&req.client_id), client_metadata: req.client_metadata.as_ref() };
-    crate::services::triggers::post_confirmation(
-        ctx,
-        &pool,
-        &user.sub,
-        "PostConfirmation_ConfirmForgotPassword",
-        caller,
-    )
-    .await?;
+    recovery::confirm_reset(ctx, request, &req.confirmation_code, &req.password).await?;
     Ok(ConfirmForgotPasswordResponse {})
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn context_ip_addresses() {
-        let data = |ip: &str| UserContextDataType { ip_address: Some(ip.into()), encoded_data: None };
-        assert_eq!(context_ip(Some(&data("192.0.2.1"))).unwrap().as_deref(), Some("192.0.2.1"));
-        assert_eq!(context_ip(Some(&data("2001:db8::1"))).unwrap().as_deref(), Some("2001:db8::1"));
-        assert_eq!(context_ip(Some(&data("300.1.1.1"))).unwrap_err().code().as_str(), "InvalidParameterException");
-        assert_eq!(context_ip(None).unwrap(), None);
-    }
 }

@@ -11,16 +11,16 @@ use crate::services::clients::{check_secret_hash, load_client};
 use crate::services::codes::{HOUR_MS, attempts_exceeded, check_code, code_expired};
 use crate::services::messages::{CodeToSend, deliver_code};
 use crate::services::passwords::password_record;
-use crate::services::users::{change_attributes, conflict, new_identity};
+use crate::services::users::{Identity, change_attributes, conflict, new_identity};
 use crate::store::{NewUser, UserRow};
 use crate::triggers::{self, Caller, Event, Trigger};
 use serde_json::json;
 use userpool_model::types::*;
 
-/// Sign-up and attribute codes are valid 24 hours (spec §2.2).
+/// Sign-up and attribute codes are valid 24 hours (docs/cognito-facts.md#reset-code-properties).
 const SIGN_UP_CODE_TTL_MS: i64 = 24 * 3600 * 1000;
 const CODE_PURPOSE: &str = "SignUp";
-/// Cognito's code-security quotas (spec §9): 15 ConfirmSignUp and 5 ResendConfirmationCode per
+/// Cognito's code-security quotas (docs/cognito-facts.md#quotas): 15 ConfirmSignUp and 5 ResendConfirmationCode per
 /// user per hour.
 const CONFIRM_SIGN_UP_PER_HOUR: i64 = 15;
 const RESEND_CODE_PER_HOUR: i64 = 5;
@@ -60,7 +60,7 @@ async fn send_code(
     Ok(Some(deliver_code(ctx, pool, user, code).await?))
 }
 
-/// The user a public operation names, with the errors LEGACY clients see (spec §3).
+/// The user a public operation names, with the errors LEGACY clients see (docs/cognito-facts.md#preventuserexistenceerrors).
 async fn public_user(ctx: &Ctx, pool: &Pool, username: &str) -> ApiResult<UserRow> {
     crate::services::users::find(ctx, pool, username)
         .await?
@@ -85,7 +85,7 @@ pub(super) async fn sign_up(ctx: &Ctx, req: SignUpRequest) -> ApiResult<SignUpRe
     }
     let schema = pool.config.schema_attributes.clone().unwrap_or_default();
     check_writable(&schema, &given, true)?;
-    let (sub, internal, mut attributes) = new_identity(&pool, &req.username, &given)?;
+    let Identity { sub, username: internal, mut attributes } = new_identity(&pool, &req.username, &given)?;
     check_required(&schema, &attributes)?;
     // SignUp records an unverified email or phone number as such (AdminCreateUser does not).
     for (attribute, flag) in [("email", "email_verified"), ("phone_number", "phone_number_verified")] {

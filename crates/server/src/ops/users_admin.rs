@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::services::messages::send_invitation;
 use crate::services::passwords::{new_password_for, password_record};
 use crate::services::pools;
-use crate::services::users::{change_attributes, check_deletable, conflict, existing_user, new_identity};
+use crate::services::users::{Identity, change_attributes, check_deletable, conflict, existing_user, new_identity};
 use crate::store::NewUser;
 use crate::triggers::{self, Event, Trigger};
 use serde_json::json;
@@ -49,7 +49,7 @@ pub(super) async fn admin_create_user(ctx: &Ctx, req: AdminCreateUserRequest) ->
     let given = req.user_attributes.clone().unwrap_or_default();
     let schema = pool.config.schema_attributes.clone().unwrap_or_default();
     check_writable(&schema, &given, true)?;
-    let (sub, internal, attributes) = new_identity(&pool, &req.username, &given)?;
+    let Identity { sub, username: internal, attributes } = new_identity(&pool, &req.username, &given)?;
     check_required(&schema, &attributes)?;
     // PreSignUp_AdminCreateUser may refuse the user; its answer's flags do not apply here.
     // https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-sign-up.html

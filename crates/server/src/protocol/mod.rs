@@ -2,6 +2,8 @@
 //! HTTP stops here: below this module, operations see a validated request value and return a
 //! value or an `ApiError`.
 
+pub mod side_routes;
+
 use crate::ctx::Ctx;
 use crate::error::ApiError;
 use crate::{api_error, ops, sigv4};
@@ -147,7 +149,7 @@ fn json_response(status: StatusCode, request_id: &str, body: &Value, error_type:
 }
 
 /// `{"__type": "<Name>", "message": "<text>"}` with `x-amzn-ErrorType: <Name>:`. The bare name,
-/// never namespaced: the R paws client takes the code from before a `#` (spec §12).
+/// never namespaced: the R paws client takes the code from before a `#` (docs/cognito-facts.md#aws-json-11-error-wire-format).
 pub fn error_response(request_id: &str, e: &ApiError) -> Response {
     let code = e.code();
     let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST);

@@ -38,7 +38,7 @@ pub async fn load_pool_client(ctx: &Ctx, pool_id: &str, client_id: &str) -> ApiR
 }
 
 /// `SecretHash = Base64(HMAC-SHA256(client secret, username + client id))`; required when the
-/// client has a secret, ignored otherwise (spec §5).
+/// client has a secret, ignored otherwise (docs/cognito-facts.md#secrethash).
 /// https://docs.aws.amazon.com/cognito/latest/developerguide/signing-up-users-in-your-app.html#cognito-user-pools-computing-secret-hash
 pub fn check_secret_hash(client: &UserPoolClientType, usernames: &[&str], given: Option<&str>) -> ApiResult<()> {
     let Some(secret) = client.client_secret.as_deref() else {
@@ -59,10 +59,10 @@ pub fn check_secret_hash(client: &UserPoolClientType, usernames: &[&str], given:
 /// The client secret itself, as RevokeToken and GetTokensFromRefreshToken take it (where other
 /// operations take a SECRET_HASH), compared in constant time.
 pub fn check_client_secret(client: &UserPoolClientType, given: Option<&str>) -> ApiResult<()> {
-    if let Some(secret) = client.client_secret.as_deref() {
-        if !bool::from(secret.as_bytes().ct_eq(given.unwrap_or_default().as_bytes())) {
-            return Err(api_error!(NotAuthorizedException, "Client authentication failed."));
-        }
+    if let Some(secret) = client.client_secret.as_deref()
+        && !bool::from(secret.as_bytes().ct_eq(given.unwrap_or_default().as_bytes()))
+    {
+        return Err(api_error!(NotAuthorizedException, "Client authentication failed."));
     }
     Ok(())
 }

@@ -41,7 +41,7 @@ fn custom_message_source(purpose: &str) -> &'static str {
 }
 
 /// Generates, stores and sends a code with the pool's verification template (Cognito has no
-/// separate reset template, spec §4.4); returns the masked CodeDeliveryDetails.
+/// separate reset template, docs/cognito-facts.md#reset-messages); returns the masked CodeDeliveryDetails.
 pub async fn deliver_code(
     ctx: &Ctx,
     pool: &Pool,

@@ -8,6 +8,7 @@ pub mod existence;
 pub mod messages;
 pub mod passwords;
 pub mod pools;
+pub mod recovery;
 pub mod sign_in;
 pub mod tokens;
 pub mod triggers;

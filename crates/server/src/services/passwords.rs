@@ -69,7 +69,7 @@ pub async fn new_password_for(
     Ok(record)
 }
 
-/// Cognito does not publish this message (spec §14); this is userpool's wording.
+/// Cognito does not publish this message (docs/cognito-facts.md#open-questions); this is userpool's wording.
 pub fn password_reused() -> ApiError {
     api_error!(
         PasswordHistoryPolicyViolationException,

@@ -124,7 +124,7 @@ fn parameter<'a>(params: &'a BTreeMap<String, String>, name: &str) -> ApiResult<
         .ok_or_else(|| api_error!(InvalidParameterException, "Missing required parameter {name}"))
 }
 
-/// SECRET_HASH inside AuthParameters or ChallengeResponses (spec §0: a different message when
+/// SECRET_HASH inside AuthParameters or ChallengeResponses (docs/cognito-facts.md#exact-error-strings: a different message when
 /// it is missing than the top-level SecretHash has).
 fn check_secret_hash_parameter(
     client: &UserPoolClientType,
@@ -343,7 +343,7 @@ async fn new_password(
     signed_in(ctx, origin, pool, client, &user, "TokenGeneration_NewPasswordChallenge").await
 }
 
-// ---- USER_SRP_AUTH (spec §11) ----
+// ---- USER_SRP_AUTH (docs/cognito-facts.md#srp-constants) ----
 
 /// What a SECRET_BLOCK carries: the server's half of the exchange, sealed with AES-256-GCM under
 /// a key derived from the server key, so the client can hold it but neither read nor change it.
@@ -474,7 +474,7 @@ pub async fn srp_challenge(
     challenge_parameters.insert("SRP_B".to_string(), srp::hex_of(&challenge.big_b));
     challenge_parameters.insert("USERNAME".to_string(), user_id.clone());
     challenge_parameters.insert("USER_ID_FOR_SRP".to_string(), user_id);
-    // No Session: the secret block carries the state (spec §11.3).
+    // No Session: the secret block carries the state (docs/cognito-facts.md#srp-initiateauth).
     Ok(Outcome {
         challenge_name: Some(ChallengeNameType::PasswordVerifier),
         challenge_parameters,
@@ -482,7 +482,7 @@ pub async fn srp_challenge(
     })
 }
 
-/// How far the client's TIMESTAMP may be from the server's clock (spec §11.4 recommends 5 minutes).
+/// How far the client's TIMESTAMP may be from the server's clock (docs/cognito-facts.md#srp-respondtoauthchallenge recommends 5 minutes).
 const SRP_TIMESTAMP_SKEW_S: i64 = 300;
 
 async fn srp_verify(
@@ -543,7 +543,7 @@ async fn srp_verify(
     let decode = |h: &str| hex::decode(h).map_err(ApiError::internal);
     let (a, big_b, b) = (decode(&state.a)?, decode(&state.big_b)?, decode(&state.b)?);
     // The signature is over the timestamp as the server formats it: a zero-padded day or a
-    // wrong weekday parses but does not verify (spec §11.4).
+    // wrong weekday parses but does not verify (docs/cognito-facts.md#srp-respondtoauthchallenge).
     let (pool_name, user_id, canonical) =
         (pool_name_of(&pool.id).to_string(), state.user_id_for_srp.clone(), srp::format_timestamp(when));
     let claimed = claimed.to_string();

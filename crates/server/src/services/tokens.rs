@@ -1,5 +1,5 @@
 //! ID and access tokens: RS256 JWTs under per-pool keys (ID and access tokens under different
-//! kids, spec §10), the JWKS that verifies them, and opaque refresh tokens stored as hashes.
+//! kids, docs/cognito-facts.md#tokens), the JWKS that verifies them, and opaque refresh tokens stored as hashes.
 //! https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html
 
 use crate::ctx::Ctx;

@@ -79,7 +79,7 @@ pub async fn migrate_user(
         .collect();
     let schema = pool.config.schema_attributes.clone().unwrap_or_default();
     crate::domain::attributes::check_writable(&schema, &given, true)?;
-    let (sub, internal, attributes) = users::new_identity(pool, username, &given)?;
+    let users::Identity { sub, username: internal, attributes } = users::new_identity(pool, username, &given)?;
     crate::domain::attributes::check_required(&schema, &attributes)?;
     let reset = password.is_none() || response.get("finalUserStatus").and_then(Value::as_str) == Some("RESET_REQUIRED");
     let status = if reset { "RESET_REQUIRED" } else { "CONFIRMED" };

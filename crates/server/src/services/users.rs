@@ -42,14 +42,17 @@ pub async fn existing_user(ctx: &Ctx, pool: &Pool, username: &str) -> ApiResult<
     find(ctx, pool, username).await?.ok_or_else(|| api_error!(UserNotFoundException, "User does not exist."))
 }
 
+/// A new user's `sub`, internal username and first attributes.
+pub struct Identity {
+    pub sub: String,
+    pub username: String,
+    pub attributes: Vec<(String, String)>,
+}
+
 /// The internal username and the attributes a new user starts with. In pools whose
 /// UsernameAttributes include email or phone_number, the username given is that attribute and
-/// the internal username is the `sub` (spec §2.5).
-pub fn new_identity(
-    pool: &Pool,
-    username: &str,
-    given: &[AttributeType],
-) -> ApiResult<(String, String, Vec<(String, String)>)> {
+/// the internal username is the `sub` (docs/cognito-facts.md#which-user-is-addressed).
+pub fn new_identity(pool: &Pool, username: &str, given: &[AttributeType]) -> ApiResult<Identity> {
     let sub = ids::sub();
     let mut attributes: Vec<(String, String)> = vec![("sub".into(), sub.clone())];
     for a in given {
@@ -89,7 +92,7 @@ pub fn new_identity(
         }
         username.to_string()
     };
-    Ok((sub, internal, attributes))
+    Ok(Identity { sub, username: internal, attributes })
 }
 
 /// Maps a unique-key conflict from `create_user`/`update_user_attributes`.

@@ -11,7 +11,7 @@ async fn last_code(url: &str, pool: &str, name: &str) -> String {
 }
 
 /// The node request i goes to.
-fn node<'a>(nodes: &'a [Client; 2], i: usize) -> &'a Client {
+fn node(nodes: &[Client; 2], i: usize) -> &Client {
     &nodes[i % 2]
 }
 
