@@ -13,8 +13,7 @@ use crate::services::messages::{CodeToSend, deliver_code};
 use crate::services::passwords::password_record;
 use crate::services::users::{Identity, change_attributes, conflict, new_identity};
 use crate::store::{NewUser, UserRow};
-use crate::triggers::{self, Caller, Event, Trigger};
-use serde_json::json;
+use crate::triggers::{self, Caller, PreSignUpRequest};
 use userpool_model::types::*;
 
 /// Sign-up and attribute codes are valid 24 hours (docs/cognito-facts.md#reset-code-properties).
@@ -136,28 +135,23 @@ async fn pre_sign_up(
     caller: Caller<'_>,
     attributes: &mut Vec<(String, String)>,
 ) -> ApiResult<bool> {
-    let mut request = json!({"userAttributes": triggers::attribute_map(given)});
-    if let Some(data) = validation_data {
-        request["validationData"] = triggers::attribute_map(data);
-    }
-    let event = Event {
-        trigger: Trigger::PreSignUp,
-        source: "PreSignUp_SignUp",
-        user_name: username,
-        client_id: caller.client_id,
-        request: triggers::with_client_metadata(request, caller.client_metadata),
+    let request = PreSignUpRequest {
+        user_attributes: triggers::attribute_map(given),
+        validation_data: validation_data.map(triggers::attribute_map),
+        client_metadata: caller.client_metadata,
     };
-    let Some(response) = ctx.triggers.run(pool, event).await? else { return Ok(false) };
-    let flag = |key: &str| response.get(key).and_then(serde_json::Value::as_bool) == Some(true);
-    for (key, attribute, verified) in
-        [("autoVerifyEmail", "email", "email_verified"), ("autoVerifyPhone", "phone_number", "phone_number_verified")]
-    {
-        if flag(key) && attributes.iter().any(|(n, _)| n == attribute) {
+    let call = caller.invocation("PreSignUp_SignUp", username);
+    let Some(answer) = ctx.triggers.pre_sign_up(pool, call, &request).await? else { return Ok(false) };
+    for (verify, attribute, verified) in [
+        (answer.auto_verify_email, "email", "email_verified"),
+        (answer.auto_verify_phone, "phone_number", "phone_number_verified"),
+    ] {
+        if verify && attributes.iter().any(|(n, _)| n == attribute) {
             attributes.retain(|(n, _)| n != verified);
             attributes.push((verified.to_string(), "true".to_string()));
         }
     }
-    Ok(flag("autoConfirmUser"))
+    Ok(answer.auto_confirm_user)
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ConfirmSignUp.html

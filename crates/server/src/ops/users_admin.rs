@@ -14,8 +14,7 @@ use crate::services::passwords::{new_password_for, password_record};
 use crate::services::pools;
 use crate::services::users::{Identity, change_attributes, check_deletable, conflict, existing_user, new_identity};
 use crate::store::NewUser;
-use crate::triggers::{self, Event, Trigger};
-use serde_json::json;
+use crate::triggers::{self, Invocation, PreSignUpRequest};
 use userpool_model::types::*;
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminCreateUser.html
@@ -42,7 +41,7 @@ pub(super) async fn admin_create_user(ctx: &Ctx, req: AdminCreateUserRequest) ->
         let (record, _) =
             password_record(ctx, &pool, &user.username, &password, user.password_hash.iter().cloned().collect())
                 .await?;
-        ctx.store.set_password(&pool.id, &user.sub, &record, None, ctx.clock.now_ms()).await?;
+        ctx.store.replace_password(&pool.id, &user.sub, &record, None, None, None, ctx.clock.now_ms()).await?;
         send_invitation(ctx, &pool, &user, &req.username, &password, &mediums, req.client_metadata.as_ref()).await?;
         return Ok(AdminCreateUserResponse { user: Some(user_type(&user, None)) });
     }
@@ -53,18 +52,13 @@ pub(super) async fn admin_create_user(ctx: &Ctx, req: AdminCreateUserRequest) ->
     check_required(&schema, &attributes)?;
     // PreSignUp_AdminCreateUser may refuse the user; its answer's flags do not apply here.
     // https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-sign-up.html
-    let mut request = json!({"userAttributes": triggers::attribute_map(&given)});
-    if let Some(data) = &req.validation_data {
-        request["validationData"] = triggers::attribute_map(data);
-    }
-    let event = Event {
-        trigger: Trigger::PreSignUp,
-        source: "PreSignUp_AdminCreateUser",
-        user_name: &internal,
-        client_id: None,
-        request: triggers::with_client_metadata(request, req.client_metadata.as_ref()),
+    let request = PreSignUpRequest {
+        user_attributes: triggers::attribute_map(&given),
+        validation_data: req.validation_data.as_deref().map(triggers::attribute_map),
+        client_metadata: req.client_metadata.as_ref(),
     };
-    ctx.triggers.run(&pool, event).await?;
+    let call = Invocation { source: "PreSignUp_AdminCreateUser", user_name: &internal, client_id: None };
+    ctx.triggers.pre_sign_up(&pool, call, &request).await?;
     let (record, _) = password_record(ctx, &pool, &internal, &password, Vec::new()).await?;
     let new = NewUser {
         pool_id: pool.id.clone(),

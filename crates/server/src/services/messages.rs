@@ -7,8 +7,7 @@ use crate::domain::codes;
 use crate::domain::pools::Pool;
 use crate::error::ApiResult;
 use crate::store::UserRow;
-use crate::triggers::{self, Caller, Event, Trigger};
-use serde_json::{Value, json};
+use crate::triggers::{self, Caller, CustomMessageRequest, Invocation};
 use userpool_model::types::{CodeDeliveryDetailsType, DeliveryMediumType};
 
 /// A one-time code to generate, store (as an HMAC) and send.
@@ -58,24 +57,12 @@ pub async fn deliver_code(
     };
     // CustomMessage runs before the code is stored: if it fails, the previous code stays valid.
     // https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-custom-message.html
-    let request = json!({
-        "userAttributes": triggers::user_attributes(user),
-        "codeParameter": "{####}",
-        "linkParameter": "{##Click Here##}",
-        "usernameParameter": null,
-    });
-    let event = Event {
-        trigger: Trigger::CustomMessage,
-        source: custom_message_source(c.purpose),
-        user_name: &user.username,
-        client_id: c.caller.client_id,
-        request: triggers::with_client_metadata(request, c.caller.client_metadata),
-    };
-    if let Some(response) = ctx.triggers.run(pool, event).await? {
+    let request = CustomMessageRequest::new(triggers::user_attributes(user), None, c.caller.client_metadata);
+    let call = c.caller.invocation(custom_message_source(c.purpose), &user.username);
+    if let Some(custom) = ctx.triggers.custom_message(pool, call, &request).await? {
         // A message without the code could never be answered: the template's stands.
-        let text = |key: &str| {
-            let value = response.get(key).and_then(Value::as_str).map(str::to_string);
-            if key != "emailSubject" && value.as_deref().is_some_and(|v| !v.contains("{####}")) {
+        let with_code = |key: &str, value: Option<String>| {
+            if value.as_deref().is_some_and(|v| !v.contains("{####}")) {
                 tracing::warn!(trigger = "CustomMessage", key, "the custom message has no {{####}}: not used");
                 return None;
             }
@@ -83,10 +70,10 @@ pub async fn deliver_code(
         };
         match c.medium {
             DeliveryMediumType::Email => {
-                body = text("emailMessage").unwrap_or(body);
-                subject = text("emailSubject").or(subject);
+                body = with_code("emailMessage", custom.email_message).unwrap_or(body);
+                subject = custom.email_subject.or(subject);
             }
-            DeliveryMediumType::Sms => body = text("smsMessage").unwrap_or(body),
+            DeliveryMediumType::Sms => body = with_code("smsMessage", custom.sms_message).unwrap_or(body),
         }
     }
     let code = codes::generate();
@@ -131,25 +118,11 @@ pub async fn send_invitation(
         .and_then(|c| c.invite_message_template.clone())
         .unwrap_or_default();
     // CustomMessage_AdminCreateUser may write the invitation (once, for every medium).
-    let request = json!({
-        "userAttributes": triggers::user_attributes(user),
-        "codeParameter": "{####}",
-        "usernameParameter": "{username}",
-        "linkParameter": "{##Click Here##}",
-    });
-    let event = Event {
-        trigger: Trigger::CustomMessage,
-        source: "CustomMessage_AdminCreateUser",
-        user_name: &user.username,
-        client_id: None,
-        request: triggers::with_client_metadata(request, client_metadata),
-    };
-    let custom = ctx.triggers.run(pool, event).await?.unwrap_or_default();
+    let request = CustomMessageRequest::new(triggers::user_attributes(user), Some("{username}"), client_metadata);
+    let call = Invocation { source: "CustomMessage_AdminCreateUser", user_name: &user.username, client_id: None };
+    let custom = ctx.triggers.custom_message(pool, call, &request).await?.unwrap_or_default();
     // An invitation without the temporary password could never be used: the template's stands.
-    let text = |key: &str| {
-        let value = custom.get(key).and_then(serde_json::Value::as_str).map(str::to_string);
-        value.filter(|v| key == "emailSubject" || v.contains("{####}"))
-    };
+    let with_password = |value: &Option<String>| value.clone().filter(|v| v.contains("{####}"));
     for medium in mediums {
         let (attribute, subject, body) = match medium {
             DeliveryMediumType::Email => (
@@ -173,8 +146,10 @@ pub async fn send_invitation(
             continue;
         };
         let (subject, body) = match medium {
-            DeliveryMediumType::Email => (text("emailSubject").or(subject), text("emailMessage").unwrap_or(body)),
-            DeliveryMediumType::Sms => (subject, text("smsMessage").unwrap_or(body)),
+            DeliveryMediumType::Email => {
+                (custom.email_subject.clone().or(subject), with_password(&custom.email_message).unwrap_or(body))
+            }
+            DeliveryMediumType::Sms => (subject, with_password(&custom.sms_message).unwrap_or(body)),
         };
         ctx.delivery
             .send(Message {

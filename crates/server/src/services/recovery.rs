@@ -31,10 +31,6 @@ fn user_not_found() -> ApiError {
     api_error!(UserNotFoundException, "Username/client id combination not found.")
 }
 
-fn disabled() -> ApiError {
-    api_error!(NotAuthorizedException, "User is disabled.")
-}
-
 fn cannot_reset() -> ApiError {
     api_error!(NotAuthorizedException, "User password cannot be reset in the current state.")
 }
@@ -161,7 +157,7 @@ pub async fn send_reset_code(ctx: &Ctx, req: PublicRequest<'_>) -> ApiResult<Cod
         return if hide { simulated("").await } else { Err(user_not_found()) };
     };
     if !user.enabled {
-        return if hide { simulated(&user.sub).await } else { Err(disabled()) };
+        return if hide { simulated(&user.sub).await } else { Err(users::user_disabled()) };
     }
     if !can_reset(&user) {
         return Err(cannot_reset());
@@ -204,7 +200,7 @@ pub async fn admin_reset(
     ctx.recovery_quota.check(&pool.id, ctx.clock.now_ms())?;
     let user = users::existing_user(ctx, pool, username).await?;
     if !user.enabled {
-        return Err(disabled());
+        return Err(users::user_disabled());
     }
     if !can_reset(&user) {
         return Err(cannot_reset());
@@ -251,7 +247,7 @@ pub async fn confirm_reset(ctx: &Ctx, req: PublicRequest<'_>, code: &str, new_pa
         Some(u) if u.enabled => u,
         other => {
             if !hide {
-                return Err(if other.is_some() { disabled() } else { user_not_found() });
+                return Err(if other.is_some() { users::user_disabled() } else { user_not_found() });
             }
             // As a wrong code for a real user: one counter write, one HMAC, the same budget.
             let attempts = match &other {

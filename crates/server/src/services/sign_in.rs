@@ -18,13 +18,14 @@ use crate::services::tokens::{self, Issue, RefreshGrant};
 use crate::services::users;
 use crate::srp;
 use crate::store::{RefreshTokenRow, UserRow};
-use crate::triggers::{self, Caller, Event, Trigger};
+use crate::triggers::{
+    self, AuthenticationRequest, Caller, Invocation, PostAuthenticationRequest, PreAuthenticationRequest, Trigger,
+};
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sha2::Sha256;
 use std::collections::BTreeMap;
 use subtle::ConstantTimeEq;
@@ -195,14 +196,13 @@ pub async fn password_sign_in(
         return Err(api_error!(UserNotFoundException, "User does not exist."));
     };
     if !user.enabled {
-        return Err(api_error!(NotAuthorizedException, "User is disabled."));
+        return Err(users::user_disabled());
     }
     if user.status == UserStatusType::ResetRequired.as_str() {
         return Err(api_error!(PasswordResetRequiredException, "Password reset required for the user"));
     }
-    let validation = origin.validation_data.clone().unwrap_or_default();
-    let request = json!({"userAttributes": triggers::user_attributes(&user), "validationData": validation});
-    authentication_trigger(ctx, pool, client, &user, Trigger::PreAuthentication, request).await?;
+    let no_data = BTreeMap::new();
+    authentication_trigger(ctx, pool, client, &user, &pre_authentication(origin, &user, &no_data)).await?;
     // Each attempt takes a unit of the failure budget before the password is checked, so
     // concurrent guesses cannot get past it; a success gives it back.
     let now = ctx.clock.now_ms();
@@ -240,17 +240,26 @@ async fn authentication_trigger(
     pool: &Pool,
     client: &UserPoolClientType,
     user: &UserRow,
-    trigger: Trigger,
-    request: serde_json::Value,
+    request: &impl AuthenticationRequest,
 ) -> ApiResult<()> {
-    let source = match trigger {
+    let source = match request.trigger() {
         Trigger::PreAuthentication => "PreAuthentication_Authentication",
         _ => "PostAuthentication_Authentication",
     };
     let client_id = client.client_id.as_deref().map(String::as_str);
-    let event = Event { trigger, source, user_name: &user.username, client_id, request };
-    ctx.triggers.run(pool, event).await?;
-    Ok(())
+    ctx.triggers.authentication(pool, Invocation { source, user_name: &user.username, client_id }, request).await
+}
+
+/// PreAuthentication's request: InitiateAuth's ClientMetadata is its `validationData`.
+fn pre_authentication<'a>(
+    origin: &'a Origin,
+    user: &UserRow,
+    no_data: &'a BTreeMap<String, String>,
+) -> PreAuthenticationRequest<'a> {
+    PreAuthenticationRequest {
+        user_attributes: triggers::user_attributes(user),
+        validation_data: origin.validation_data.as_ref().unwrap_or(no_data),
+    }
 }
 
 fn new_password_challenge(ctx: &Ctx, pool: &Pool, client: &UserPoolClientType, user: &UserRow) -> Outcome {
@@ -282,9 +291,12 @@ async fn signed_in(
     user: &UserRow,
     source: &'static str,
 ) -> ApiResult<Outcome> {
-    let request = json!({"userAttributes": triggers::user_attributes(user), "newDeviceUsed": false});
-    let request = triggers::with_client_metadata(request, origin.client_metadata.as_ref());
-    authentication_trigger(ctx, pool, client, user, Trigger::PostAuthentication, request).await?;
+    let request = PostAuthenticationRequest {
+        user_attributes: triggers::user_attributes(user),
+        new_device_used: false,
+        client_metadata: origin.client_metadata.as_ref(),
+    };
+    authentication_trigger(ctx, pool, client, user, &request).await?;
     let result = tokens::issue(
         ctx,
         Issue {
@@ -320,7 +332,7 @@ async fn new_password(
         return Err(api_error!(NotAuthorizedException, "Invalid session for the user, session is expired."));
     }
     if !user.enabled {
-        return Err(api_error!(NotAuthorizedException, "User is disabled."));
+        return Err(users::user_disabled());
     }
     let record = new_password_for(ctx, pool, &user, new, Wording::DoesNotConform).await?;
     // Only from FORCE_CHANGE_PASSWORD: of two answers to one challenge, one sets the password.
@@ -416,7 +428,7 @@ pub async fn srp_challenge(
     let (sub, user_id, salt, verifier, fake) = match &user {
         Some(u) => {
             if !u.enabled {
-                return Err(api_error!(NotAuthorizedException, "User is disabled."));
+                return Err(users::user_disabled());
             }
             if u.status == UserStatusType::ResetRequired.as_str() {
                 return Err(api_error!(PasswordResetRequiredException, "Password reset required for the user"));
@@ -424,9 +436,8 @@ pub async fn srp_challenge(
             if u.status == UserStatusType::Unconfirmed.as_str() {
                 return Err(api_error!(UserNotConfirmedException, "User is not confirmed."));
             }
-            let validation = origin.validation_data.clone().unwrap_or_default();
-            let request = json!({"userAttributes": triggers::user_attributes(u), "validationData": validation});
-            authentication_trigger(ctx, pool, client, u, Trigger::PreAuthentication, request).await?;
+            let no_data = BTreeMap::new();
+            authentication_trigger(ctx, pool, client, u, &pre_authentication(origin, u, &no_data)).await?;
             let (Some(salt), Some(verifier)) = (u.srp_salt.as_deref(), u.srp_verifier.as_deref()) else {
                 return Err(incorrect());
             };
@@ -526,7 +537,7 @@ async fn srp_verify(
     }
     let user = ctx.store.find_user_by_sub(&pool.id, &state.sub).await?.ok_or_else(incorrect)?;
     if !user.enabled {
-        return Err(api_error!(NotAuthorizedException, "User is disabled."));
+        return Err(users::user_disabled());
     }
     if user.status == UserStatusType::ResetRequired.as_str() {
         return Err(api_error!(PasswordResetRequiredException, "Password reset required for the user"));
@@ -603,7 +614,7 @@ pub async fn live_refresh_token(
     }
     let user = ctx.store.find_user_by_sub(&pool.id, &row.sub).await?.ok_or_else(invalid)?;
     if !user.enabled {
-        return Err(api_error!(NotAuthorizedException, "User is disabled."));
+        return Err(users::user_disabled());
     }
     Ok((hash, row, user))
 }

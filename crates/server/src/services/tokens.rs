@@ -6,7 +6,7 @@ use crate::ctx::Ctx;
 use crate::domain::pools::Pool;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{RETIRED_KEY_KEPT_MS, SigningKey, TokenUse};
-use crate::services::pools;
+use crate::services::{pools, users};
 use crate::store::{KeyRow, UserRow};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -313,32 +313,29 @@ async fn pre_token_generation(
     id_claims: &mut Map<String, Value>,
     access_claims: &mut Map<String, Value>,
 ) -> ApiResult<()> {
-    use crate::triggers::{self, Event, Trigger};
+    use crate::triggers::{self, GroupConfiguration, Invocation, PreTokenGenerationRequest, Trigger};
     if !triggers::configured(t.pool, Trigger::PreTokenGeneration) {
         return Ok(());
     }
     let version = triggers::pre_token_version(t.pool);
-    let mut request = json!({
-        "userAttributes": triggers::user_attributes(t.user),
-        "groupConfiguration": {"groupsToOverride": groups, "iamRolesToOverride": [], "preferredRole": null},
-    });
-    if version != "1" {
-        request["scopes"] = json!([USER_ADMIN_SCOPE]);
-    }
-    let event = Event {
-        trigger: Trigger::PreTokenGeneration,
-        source: t.source,
-        user_name: &t.user.username,
-        client_id: Some(client_id),
-        request: triggers::with_client_metadata(request, t.client_metadata),
+    let request = PreTokenGenerationRequest {
+        user_attributes: triggers::user_attributes(t.user),
+        group_configuration: GroupConfiguration {
+            groups_to_override: groups,
+            iam_roles_to_override: [],
+            preferred_role: None,
+        },
+        scopes: (version != "1").then(|| vec![USER_ADMIN_SCOPE]),
+        client_metadata: t.client_metadata,
     };
-    let Some(response) = ctx.triggers.run(t.pool, event).await? else { return Ok(()) };
+    let call = Invocation { source: t.source, user_name: &t.user.username, client_id: Some(client_id) };
+    let Some(response) = ctx.triggers.pre_token_generation(t.pool, call, &request).await? else { return Ok(()) };
     let group_details = if version == "1" {
-        let details = response.get("claimsOverrideDetails").filter(|d| d.is_object());
+        let details = response.claims_override_details.as_ref();
         override_claims(id_claims, details, true);
         details.and_then(|d| d.get("groupOverrideDetails"))
     } else {
-        let details = response.get("claimsAndScopeOverrideDetails").filter(|d| d.is_object());
+        let details = response.claims_and_scope_override_details.as_ref();
         override_claims(id_claims, details.and_then(|d| d.get("idTokenGeneration")), false);
         let access = details.and_then(|d| d.get("accessTokenGeneration"));
         override_claims(access_claims, access, false);
@@ -420,7 +417,7 @@ pub async fn access_token_user(ctx: &Ctx, token: &str) -> ApiResult<(Pool, UserR
         return Err(crate::api_error!(NotAuthorizedException, "Access Token has been revoked"));
     }
     if !user.enabled {
-        return Err(crate::api_error!(NotAuthorizedException, "User is disabled."));
+        return Err(users::user_disabled());
     }
     Ok((pool, user, claims))
 }

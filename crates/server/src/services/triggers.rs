@@ -1,14 +1,12 @@
 //! The triggers that stand for a step of a flow: PostConfirmation after a confirmation or a
 //! reset, UserMigration for a user the pool does not know.
 
-use crate::api_error;
 use crate::ctx::Ctx;
 use crate::domain::pools::Pool;
 use crate::error::{ApiError, ApiResult};
 use crate::services::{passwords, users};
 use crate::store::UserRow;
-use crate::triggers::{self, Caller, Event, Trigger};
-use serde_json::{Value, json};
+use crate::triggers::{self, Caller, PostConfirmationRequest, Trigger, UserMigrationRequest};
 use std::collections::BTreeMap;
 
 /// Runs PostConfirmation with the user as they are after the confirmation or the reset.
@@ -24,16 +22,11 @@ pub async fn post_confirmation(
         return Ok(());
     }
     let user = ctx.store.find_user_by_sub(&pool.id, sub).await?.ok_or_else(|| ApiError::internal("user vanished"))?;
-    let request = json!({"userAttributes": triggers::user_attributes(&user)});
-    let event = Event {
-        trigger: Trigger::PostConfirmation,
-        source,
-        user_name: &user.username,
-        client_id: caller.client_id,
-        request: triggers::with_client_metadata(request, caller.client_metadata),
+    let request = PostConfirmationRequest {
+        user_attributes: triggers::user_attributes(&user),
+        client_metadata: caller.client_metadata,
     };
-    ctx.triggers.run(pool, event).await?;
-    Ok(())
+    ctx.triggers.post_confirmation(pool, caller.invocation(source, &user.username), &request).await
 }
 
 /// A user the pool does not know, asked of its UserMigration function: the user it created, or
@@ -51,37 +44,27 @@ pub async fn migrate_user(
     if !triggers::configured(pool, Trigger::UserMigration) {
         return Ok(None);
     }
-    let mut request = json!({"validationData": validation_data.cloned().unwrap_or_default()});
-    if let Some(p) = password {
-        request["password"] = json!(p);
-    }
+    let no_data = BTreeMap::new();
+    let request = UserMigrationRequest {
+        password,
+        validation_data: validation_data.unwrap_or(&no_data),
+        client_metadata: caller.client_metadata,
+    };
     let source = if password.is_some() { "UserMigration_Authentication" } else { "UserMigration_ForgotPassword" };
-    let event = Event {
-        trigger: Trigger::UserMigration,
-        source,
-        user_name: username,
-        client_id: caller.client_id,
-        request: triggers::with_client_metadata(request, caller.client_metadata),
-    };
-    let Some(response) = ctx.triggers.run(pool, event).await? else { return Ok(None) };
-    let invalid = || api_error!(InvalidLambdaResponseException, "Invalid lambda function output : Invalid JSON");
-    let Some(Value::Object(given)) = response.get("userAttributes") else {
-        return Err(invalid());
-    };
-    // Only string values, checked against the schema as AdminCreateUser's are.
-    let given: Vec<userpool_model::types::AttributeType> = given
-        .iter()
+    let call = caller.invocation(source, username);
+    let Some(response) = ctx.triggers.user_migration(pool, call, &request).await? else { return Ok(None) };
+    // Checked against the schema as AdminCreateUser's attributes are.
+    let given: Vec<userpool_model::types::AttributeType> = response
+        .user_attributes
+        .into_iter()
         .filter(|(name, _)| name.as_str() != "sub" && !name.starts_with("cognito:"))
-        .filter_map(|(name, value)| {
-            let value = value.as_str()?;
-            Some(userpool_model::types::AttributeType { name: name.clone(), value: Some(value.to_string().into()) })
-        })
+        .map(|(name, value)| userpool_model::types::AttributeType { name, value: Some(value.into()) })
         .collect();
     let schema = pool.config.schema_attributes.clone().unwrap_or_default();
     crate::domain::attributes::check_writable(&schema, &given, true)?;
     let users::Identity { sub, username: internal, attributes } = users::new_identity(pool, username, &given)?;
     crate::domain::attributes::check_required(&schema, &attributes)?;
-    let reset = password.is_none() || response.get("finalUserStatus").and_then(Value::as_str) == Some("RESET_REQUIRED");
+    let reset = password.is_none() || response.final_user_status.as_deref() == Some("RESET_REQUIRED");
     let status = if reset { "RESET_REQUIRED" } else { "CONFIRMED" };
     let record = match password {
         Some(p) => Some(passwords::password_record(ctx, pool, &internal, p, Vec::new()).await?.0),
@@ -101,7 +84,7 @@ pub async fn migrate_user(
             .filter_map(|(k, v)| v.map(|v| (k, v)))
             .collect(),
         attributes,
-        force_aliases: response.get("forceAliasCreation").and_then(Value::as_bool) == Some(true),
+        force_aliases: response.force_alias_creation,
     };
     match ctx.store.create_user(&new).await {
         Ok(()) => {

@@ -38,6 +38,11 @@ pub async fn find_user(ctx: &Ctx, pool_id: &str, name: &str) -> ApiResult<Option
     Ok(find(ctx, &pool, name).await?.map(|u| (pool, u)))
 }
 
+/// A disabled user, wherever a flow meets one (sign-in, tokens, recovery).
+pub fn user_disabled() -> ApiError {
+    api_error!(NotAuthorizedException, "User is disabled.")
+}
+
 pub async fn existing_user(ctx: &Ctx, pool: &Pool, username: &str) -> ApiResult<UserRow> {
     find(ctx, pool, username).await?.ok_or_else(|| api_error!(UserNotFoundException, "User does not exist."))
 }

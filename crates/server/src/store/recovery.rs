@@ -1,6 +1,7 @@
 //! Account recovery: attempt counters, password history, and the one transaction that completes
 //! a reset.
 
+use super::users::write_password;
 use super::{Store, StoreResult};
 use crate::domain::records::PasswordRecord;
 // The counter SQL splices only constant table and column names.
@@ -141,18 +142,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query(
-            "UPDATE users SET password_hash = $3, srp_salt = $4, srp_verifier = $5, password_set_at = $6, \
-             updated_at = $6, status = 'CONFIRMED' WHERE pool_id = $1 AND sub = $2",
-        )
-        .bind(pool_id)
-        .bind(sub)
-        .bind(&password.hash)
-        .bind(&password.srp_salt)
-        .bind(&password.srp_verifier)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
+        write_password(&mut tx, pool_id, sub, password, (None, Some("CONFIRMED")), at).await?;
         if let Some(previous) = previous_hash {
             append_history(&mut tx, pool_id, sub, previous, at).await?;
         }
@@ -181,21 +171,7 @@ impl Store {
         at: i64,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE users SET password_hash = $3, srp_salt = $4, srp_verifier = $5, password_set_at = $6, \
-             updated_at = $6, status = COALESCE($7, status) WHERE pool_id = $1 AND sub = $2 AND ($8 = '' OR status = $8)",
-        )
-        .bind(pool_id)
-        .bind(sub)
-        .bind(&password.hash)
-        .bind(&password.srp_salt)
-        .bind(&password.srp_verifier)
-        .bind(at)
-        .bind(status)
-        .bind(only_from.unwrap_or(""))
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
+        if !write_password(&mut tx, pool_id, sub, password, (only_from, status), at).await? {
             tx.rollback().await?;
             return Ok(false);
         }

@@ -7,6 +7,33 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 use std::collections::HashMap;
 
+/// The one statement that writes a password (with its SRP salt and verifier): only while the
+/// status is `only_from` (when given), moving to `status` (when given). False if no row matched.
+pub(super) async fn write_password(
+    conn: &mut sqlx::AnyConnection,
+    pool_id: &str,
+    sub: &str,
+    password: &PasswordRecord,
+    (only_from, status): (Option<&str>, Option<&str>),
+    at: i64,
+) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET password_hash = $3, srp_salt = $4, srp_verifier = $5, password_set_at = $6, \
+         updated_at = $6, status = COALESCE($7, status) WHERE pool_id = $1 AND sub = $2 AND ($8 = '' OR status = $8)",
+    )
+    .bind(pool_id)
+    .bind(sub)
+    .bind(&password.hash)
+    .bind(&password.srp_salt)
+    .bind(&password.srp_verifier)
+    .bind(at)
+    .bind(status)
+    .bind(only_from.unwrap_or(""))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 const USER_COLUMNS: &str = "pool_id, sub, username, status, enabled, created_at, updated_at, password_hash, \
                             password_set_at, srp_salt, srp_verifier, tokens_revoked_at";
 
@@ -206,31 +233,6 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Stores a new password and, if given, a new status.
-    pub async fn set_password(
-        &self,
-        pool_id: &str,
-        sub: &str,
-        password: &PasswordRecord,
-        status: Option<&str>,
-        at: i64,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE users SET password_hash = $3, srp_salt = $4, srp_verifier = $5, password_set_at = $6, \
-             updated_at = $6, status = COALESCE($7, status) WHERE pool_id = $1 AND sub = $2",
-        )
-        .bind(pool_id)
-        .bind(sub)
-        .bind(&password.hash)
-        .bind(&password.srp_salt)
-        .bind(&password.srp_verifier)
-        .bind(at)
-        .bind(status)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
     }
 
     pub async fn set_user_status(&self, pool_id: &str, sub: &str, status: &str, at: i64) -> StoreResult<bool> {

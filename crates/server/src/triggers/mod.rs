@@ -1,9 +1,22 @@
-//! Lambda triggers (docs/triggers.md). A pool's LambdaConfig names
+//! Lambda triggers (docs/triggers.md): the runner and Cognito's event envelope here, each
+//! family's typed requests and responses in its own module. A pool's LambdaConfig names
 //! functions by ARN; the configuration file's `[functions."<arn>"]` tables say how to run each:
 //! a webhook (POST the event, the answer is the result), a local command (the event on stdin,
 //! the result on stdout) or the Lambda Invoke API at an endpoint, SigV4-signed. A function set on
 //! a pool but mapped to nothing fails as Cognito fails when it cannot invoke one.
 //! https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-working-with-lambda-triggers.html
+
+mod authentication;
+mod custom_message;
+mod sign_up;
+mod token_generation;
+
+pub use authentication::{
+    AuthenticationRequest, MigrationResponse, PostAuthenticationRequest, PreAuthenticationRequest, UserMigrationRequest,
+};
+pub use custom_message::{CustomMessageRequest, CustomMessageResponse};
+pub use sign_up::{PostConfirmationRequest, PreSignUpRequest, PreSignUpResponse};
+pub use token_generation::{GroupConfiguration, PreTokenGenerationRequest, PreTokenGenerationResponse};
 
 use crate::api_error;
 use crate::clock::Clock;
@@ -14,6 +27,7 @@ use crate::http_client;
 use crate::metrics::Metrics;
 use crate::store::UserRow;
 use crate::tls::TlsConnector;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -93,38 +107,48 @@ pub struct Caller<'a> {
     pub client_metadata: Option<&'a BTreeMap<String, String>>,
 }
 
-/// A trigger call: the event's source, user and request.
-pub struct Event<'a> {
-    pub trigger: Trigger,
+impl<'a> Caller<'a> {
+    /// The call of a trigger about `user_name` on this caller's behalf.
+    pub fn invocation(&self, source: &'static str, user_name: &'a str) -> Invocation<'a> {
+        Invocation { source, user_name, client_id: self.client_id }
+    }
+}
+
+/// Who a trigger call is about: its `triggerSource`, the user and the app client.
+#[derive(Clone, Copy)]
+pub struct Invocation<'a> {
     /// `triggerSource`, e.g. `PostConfirmation_ConfirmForgotPassword`.
     pub source: &'static str,
     /// `userName`: the internal username.
     pub user_name: &'a str,
     /// The app client; admin (IAM) calls have none.
     pub client_id: Option<&'a str>,
-    pub request: Value,
 }
+
+/// Attributes as events carry them: names to string values.
+pub type Attributes = BTreeMap<String, String>;
 
 /// The `userAttributes` of an event: every attribute as a string, with `cognito:user_status`
 /// (docs/cognito-facts.md#trigger-event-envelope).
-pub fn user_attributes(user: &UserRow) -> Value {
-    let mut map: Map<String, Value> =
-        user.attributes.iter().map(|(n, v)| (n.clone(), Value::String(v.clone()))).collect();
-    map.insert("cognito:user_status".into(), Value::String(user.status.clone()));
-    Value::Object(map)
+pub fn user_attributes(user: &UserRow) -> Attributes {
+    let mut map: Attributes = user.attributes.iter().cloned().collect();
+    map.insert("cognito:user_status".into(), user.status.clone());
+    map
 }
 
 /// Attributes as a request sends them (`UserAttributes`, `ValidationData`), as an event's map.
-pub fn attribute_map(list: &[userpool_model::types::AttributeType]) -> Value {
-    Value::Object(list.iter().map(|a| (a.name.clone(), json!(a.value.as_deref().map_or("", String::as_str)))).collect())
+pub fn attribute_map(list: &[userpool_model::types::AttributeType]) -> Attributes {
+    list.iter().map(|a| (a.name.clone(), a.value.as_deref().map_or("", String::as_str).to_string())).collect()
 }
 
-/// `clientMetadata`, present only when the caller sent some (docs/cognito-facts.md#trigger-event-envelope).
-pub fn with_client_metadata(mut request: Value, metadata: Option<&BTreeMap<String, String>>) -> Value {
-    if let (Some(m), Value::Object(r)) = (metadata, &mut request) {
-        r.insert("clientMetadata".into(), json!(m));
-    }
-    request
+/// A boolean of a function's answer: true only when the answer says `true`.
+fn flag(response: &Map<String, Value>, key: &str) -> bool {
+    response.get(key).and_then(Value::as_bool) == Some(true)
+}
+
+/// A string of a function's answer, when it is one.
+fn text(response: &Map<String, Value>, key: &str) -> Option<String> {
+    response.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
 /// Runs trigger functions as the configuration file maps them: the one component that calls out
@@ -148,13 +172,21 @@ impl TriggerRunner {
         TriggerRunner { settings, region, tls, clock, metrics }
     }
 
-    /// Runs the pool's function for the event's trigger; `None` when the pool has none, else the
-    /// `response` object the function returned.
-    pub async fn run(&self, pool: &Pool, e: Event<'_>) -> ApiResult<Option<Map<String, Value>>> {
-        let Some((arn, version)) = e.trigger.function(pool) else {
+    /// Runs the pool's function for `trigger` with Cognito's envelope around `request` (the one
+    /// place that builds it); `None` when the pool has no function, else the `response` object
+    /// the function returned. The trigger families' modules give each trigger its typed request
+    /// and response.
+    async fn run(
+        &self,
+        pool: &Pool,
+        trigger: Trigger,
+        e: Invocation<'_>,
+        request: &impl Serialize,
+    ) -> ApiResult<Option<Map<String, Value>>> {
+        let Some((arn, version)) = trigger.function(pool) else {
             return Ok(None);
         };
-        let name = e.trigger.name();
+        let name = trigger.name();
         let Some(function) = self.settings.functions.get(&arn) else {
             tracing::warn!(trigger = name, arn, "the pool's function is not mapped in the configuration file");
             return Err(api_error!(UnexpectedLambdaException, "{name} invocation failed due to configuration."));
@@ -169,7 +201,7 @@ impl TriggerRunner {
                 "awsSdkVersion": "aws-sdk-unknown-unknown",
                 "clientId": e.client_id.unwrap_or("CLIENT_ID_NOT_APPLICABLE"),
             },
-            "request": e.request,
+            "request": request,
             "response": {},
         });
         let started = std::time::Instant::now();
