@@ -1,95 +1,131 @@
-//! A minimal HTTP/1.1 client for the server's outgoing calls (trigger webhooks, the Lambda
-//! Invoke API, the SMS sink): one request a connection, over TCP or TLS.
+//! The server's outgoing HTTP calls (trigger webhooks, the Lambda Invoke API, the SMS sink):
+//! one POST a connection, over TCP or TLS, through hyper's HTTP/1.1 client connection (the same
+//! HTTP implementation the server side runs on), so interim 1xx answers, chunked bodies, trailers
+//! and IPv6 literals are handled as HTTP says.
 
 use crate::tls::{Io, TlsConnector};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::Request;
+use hyper::header::{CONTENT_LENGTH, HOST, HeaderName, HeaderValue};
+use hyper_util::rt::TokioIo;
 
 /// Lambda's own limit on a synchronous answer (6 MB), for every answer this client reads.
 pub const MAX_RESPONSE_BYTES: u64 = 6 * 1024 * 1024;
 
-/// A minimal HTTP/1.1 POST over TCP or TLS: status, lowercased headers, body (by Content-Length,
-/// chunked, or to the end of the connection).
+/// A POST of `body` with `headers`: the status, the headers (lowercase names) and the body.
 pub async fn post(
     tls: &TlsConnector,
     url: &str,
     headers: &[(&str, String)],
     body: &[u8],
 ) -> Result<(u16, Vec<(String, String)>, Vec<u8>), String> {
-    let fail = |e: &dyn std::fmt::Display| e.to_string();
-    let (secure, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
-        (Some(rest), _) => (true, rest),
-        (None, Some(rest)) => (false, rest),
+    let uri: hyper::Uri = url.parse().map_err(|e| format!("{url} is not a URL: {e}"))?;
+    let secure = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
         _ => return Err(format!("{url} is not an http(s) URL")),
     };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
-    let address = if authority.contains(':') {
-        authority.to_string()
-    } else {
-        format!("{authority}:{}", if secure { 443 } else { 80 })
-    };
-    let tcp = tokio::net::TcpStream::connect(&address).await.map_err(|e| fail(&e))?;
+    let authority = uri.authority().ok_or_else(|| format!("{url} has no host"))?.clone();
+    // `[::1]` in a URL is the address `::1`.
+    let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+    let port = authority.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let tcp = tokio::net::TcpStream::connect((host, port)).await.map_err(|e| e.to_string())?;
     let mut stream: Box<dyn Io> = Box::new(tcp);
     if secure {
         stream = tls.wrap(host, stream).await?;
     }
-    let mut request = format!("POST {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    if !headers.iter().any(|(k, _)| *k == "host") {
-        request.push_str(&format!("Host: {authority}\r\n"));
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    // The connection is driven beside the request, and ends with it.
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut request = Request::post(path).body(Full::new(Bytes::copy_from_slice(body))).map_err(|e| e.to_string())?;
+    let request_headers = request.headers_mut();
+    request_headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    for (name, value) in headers {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
+        request_headers.insert(name, HeaderValue::from_str(value).map_err(|e| e.to_string())?);
     }
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
+    if !request_headers.contains_key(HOST) {
+        request_headers.insert(HOST, HeaderValue::from_str(authority.as_str()).map_err(|e| e.to_string())?);
     }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await.map_err(|e| fail(&e))?;
-    stream.write_all(body).await.map_err(|e| fail(&e))?;
-    let mut raw = Vec::new();
-    // Servers that close a TLS connection without close_notify (many do, after a response with
-    // a length) end the body all the same; a length check below catches a cut-off one.
-    let mut limited = (&mut stream).take(MAX_RESPONSE_BYTES + 1);
-    match limited.read_to_end(&mut raw).await {
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
-        other => {
-            other.map_err(|e| fail(&e))?;
+    let response = sender.send_request(request).await.map_err(|e| e.to_string());
+    let result = match response {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let headers: Vec<(String, String)> = response
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect();
+            let limit = usize::try_from(MAX_RESPONSE_BYTES).unwrap_or(usize::MAX);
+            match Limited::new(response.into_body(), limit).collect().await {
+                Ok(collected) => Ok((status, headers, collected.to_bytes().to_vec())),
+                Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                    Err(format!("the answer is longer than {MAX_RESPONSE_BYTES} bytes"))
+                }
+                Err(e) => Err(e.to_string()),
+            }
         }
-    }
-    if raw.len() as u64 > MAX_RESPONSE_BYTES {
-        return Err(format!("the answer is longer than {MAX_RESPONSE_BYTES} bytes"));
-    }
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| "malformed HTTP response".to_string())?;
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut payload = raw[split + 4..].to_vec();
-    let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked")) {
-        payload = dechunk(&payload).ok_or_else(|| "malformed chunked body".to_string())?;
-    } else if let Some(n) = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()) {
-        if payload.len() < n {
-            return Err("the answer ended before its Content-Length".into());
-        }
-        payload.truncate(n);
-    }
-    Ok((status, headers, payload))
+        Err(e) => Err(e),
+    };
+    driver.abort();
+    result
 }
 
-fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(data.get(..size)?);
-        data = data.get(size + 2..)?;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A server that reads one request and answers with `answer`, bytes as given.
+    async fn serve_once(listener: TcpListener, answer: &'static [u8]) -> Vec<u8> {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = vec![0u8; 4096];
+        let n = socket.read(&mut request).await.unwrap();
+        request.truncate(n);
+        socket.write_all(answer).await.unwrap();
+        socket.shutdown().await.unwrap();
+        request
+    }
+
+    #[tokio::test]
+    async fn ipv6_literals_interim_answers_chunks_and_trailers() {
+        let listener = TcpListener::bind("[::1]:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(serve_once(
+            listener,
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Answer: yes\r\n\r\n\
+              4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\nX-Trailer: t\r\n\r\n",
+        ));
+        let tls = TlsConnector::new(None);
+        let (status, headers, body) =
+            post(&tls, &format!("http://[::1]:{port}/hook?x=1"), &[("content-type", "application/json".into())], b"{}")
+                .await
+                .unwrap();
+        assert_eq!(status, 200);
+        assert!(headers.contains(&("x-answer".to_string(), "yes".to_string())));
+        assert_eq!(body, b"{\"a\":1}");
+        let request = String::from_utf8(server.await.unwrap()).unwrap();
+        assert!(request.starts_with("POST /hook?x=1 HTTP/1.1\r\n"), "{request}");
+        assert!(request.contains(&format!("host: [::1]:{port}\r\n")), "{request}");
+        assert!(request.ends_with("\r\n\r\n{}"), "{request}");
+    }
+
+    #[tokio::test]
+    async fn answers_over_the_limit_are_refused() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let size = 7 * 1024 * 1024;
+        let mut answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n").into_bytes();
+        answer.resize(answer.len() + size, b'a');
+        tokio::spawn(serve_once(listener, answer.leak()));
+        let tls = TlsConnector::new(None);
+        let e = post(&tls, &format!("http://127.0.0.1:{port}/"), &[], b"").await.unwrap_err();
+        assert!(e.contains("longer than"), "{e}");
     }
 }
