@@ -59,7 +59,7 @@ pub(super) async fn create_group(ctx: &Ctx, req: CreateGroupRequest) -> ApiResul
         updated_at: now,
         config,
     };
-    ctx.store.create_group(&pool.id, &row).await.map_err(|e| match e {
+    ctx.store.create_group(&pool.id, &row, group.precedence).await.map_err(|e| match e {
         StoreError::Conflict(_) => {
             api_error!(GroupExistsException, "A group with the name {} already exists.", req.group_name)
         }
@@ -91,7 +91,7 @@ pub(super) async fn update_group(ctx: &Ctx, req: UpdateGroupRequest) -> ApiResul
     let now = ctx.clock.now_ms();
     group.last_modified_date = Some(epoch_seconds(now));
     let config = serde_json::to_string(&group).map_err(ApiError::internal)?;
-    if !ctx.store.update_group(&pool.id, &req.group_name, now, &config).await? {
+    if !ctx.store.update_group(&pool.id, &req.group_name, now, &config, group.precedence).await? {
         return Err(group_not_found());
     }
     Ok(UpdateGroupResponse { group: Some(group) })

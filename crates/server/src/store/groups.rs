@@ -5,15 +5,17 @@ use sqlx::Row;
 
 impl Store {
     /// `Conflict("group")` if the name is taken in the pool.
-    pub async fn create_group(&self, pool_id: &str, row: &DocumentRow) -> StoreResult<()> {
+    pub async fn create_group(&self, pool_id: &str, row: &DocumentRow, precedence: Option<i32>) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO user_groups (pool_id, name, created_at, updated_at, config) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO user_groups (pool_id, name, created_at, updated_at, config, precedence) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(pool_id)
         .bind(&row.name)
         .bind(row.created_at)
         .bind(row.updated_at)
         .bind(&row.config)
+        .bind(precedence.map(i64::from))
         .execute(&self.pool)
         .await
         .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict("group".into()) } else { e.into() })?;
@@ -31,15 +33,58 @@ impl Store {
         row.map(|r| document_row(&r)).transpose()
     }
 
-    pub async fn update_group(&self, pool_id: &str, name: &str, updated_at: i64, config: &str) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE user_groups SET updated_at = $3, config = $4 WHERE pool_id = $1 AND name = $2")
-            .bind(pool_id)
-            .bind(name)
-            .bind(updated_at)
-            .bind(config)
-            .execute(&self.pool)
-            .await?;
+    pub async fn update_group(
+        &self,
+        pool_id: &str,
+        name: &str,
+        updated_at: i64,
+        config: &str,
+        precedence: Option<i32>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE user_groups SET updated_at = $3, config = $4, precedence = $5 WHERE pool_id = $1 AND name = $2",
+        )
+        .bind(pool_id)
+        .bind(name)
+        .bind(updated_at)
+        .bind(config)
+        .bind(precedence.map(i64::from))
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// The names and precedences of the groups `sub` belongs to, for tokens.
+    pub async fn member_groups(&self, pool_id: &str, sub: &str) -> StoreResult<Vec<(String, Option<i64>)>> {
+        let rows = sqlx::query(
+            "SELECT g.name, g.precedence FROM user_groups g JOIN group_members m \
+             ON m.pool_id = g.pool_id AND m.group_name = g.name WHERE m.pool_id = $1 AND m.sub = $2",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("precedence")?))).collect()
+    }
+
+    /// Groups stored before their precedence had a column get it from their JSON.
+    pub(super) async fn fill_group_precedence(&self) -> StoreResult<()> {
+        let rows = sqlx::query(
+            "SELECT pool_id, name, config FROM user_groups WHERE precedence IS NULL AND config LIKE '%\"Precedence\"%'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            let config: serde_json::Value = serde_json::from_str(&row.try_get::<String, _>("config")?)?;
+            let Some(precedence) = config.get("Precedence").and_then(serde_json::Value::as_i64) else { continue };
+            sqlx::query("UPDATE user_groups SET precedence = $3 WHERE pool_id = $1 AND name = $2")
+                .bind(row.try_get::<String, _>("pool_id")?)
+                .bind(row.try_get::<String, _>("name")?)
+                .bind(precedence)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Deletes a group and its memberships.

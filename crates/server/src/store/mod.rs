@@ -2,7 +2,7 @@
 //!
 //! One implementation serves SQLite and PostgreSQL: sqlx's `Any` driver runs the same SQL
 //! (`$N` placeholders, BIGINT for every integer and boolean, TEXT for JSON) and the same
-//! migrations on both, so there is no per-backend trait or macro (README, "Storage"). Each public
+//! migrations on both, so there is no per-backend trait or macro (docs/decisions.md#storage-sqlx-any). Each public
 //! method is one use case and, where it writes more than one row, one transaction.
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -139,7 +139,9 @@ impl Store {
         if sqlite {
             sqlx::query("PRAGMA synchronous = FULL").execute(&pool).await?;
         }
-        Ok(Store { pool })
+        let store = Store { pool };
+        store.fill_group_precedence().await?;
+        Ok(store)
     }
 
     pub async fn close(&self) {

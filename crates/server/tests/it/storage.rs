@@ -104,3 +104,38 @@ async fn a_code_is_consumed_once_under_concurrency() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn group_precedence_is_a_column_filled_for_older_groups() {
+    for db in databases().await {
+        let store = Store::connect(&db.url).await.unwrap();
+        with_pool(&store, "us-east-1_g").await;
+        store.create_user(&user("us-east-1_g", "s1", "Alice", "alice@x.io")).await.unwrap();
+        let group = |name: &str, config: &str| userpool::store::DocumentRow {
+            id: name.into(),
+            name: name.into(),
+            created_at: 1,
+            updated_at: 1,
+            config: config.into(),
+        };
+        store.create_group("us-east-1_g", &group("given", r#"{"Precedence":5}"#), Some(5)).await.unwrap();
+        // As a group stored before the column existed: the precedence only in its JSON.
+        store.create_group("us-east-1_g", &group("older", r#"{"Precedence":1}"#), None).await.unwrap();
+        store.create_group("us-east-1_g", &group("none", r#"{"GroupName":"none"}"#), None).await.unwrap();
+        for name in ["given", "older", "none"] {
+            store.add_group_member("us-east-1_g", name, "s1").await.unwrap();
+        }
+        store.close().await;
+        let store = Store::connect(&db.url).await.unwrap();
+        let mut groups = store.member_groups("us-east-1_g", "s1").await.unwrap();
+        groups.sort();
+        assert_eq!(
+            groups,
+            [("given".to_string(), Some(5)), ("none".to_string(), None), ("older".to_string(), Some(1))]
+        );
+        assert!(store.update_group("us-east-1_g", "given", 2, r#"{"Precedence":0}"#, Some(0)).await.unwrap());
+        assert!(store.member_groups("us-east-1_g", "s1").await.unwrap().contains(&("given".to_string(), Some(0))));
+        store.close().await;
+        db.cleanup().await;
+    }
+}
