@@ -17,7 +17,7 @@ ADMIN_USERNAME_EXISTS = "User account already exists"
 # Password-policy messages (AWS responses recorded in docs/compatibility.md; docs/cognito-facts.md#exact-error-strings, #password-policy-and-history):
 # - AdminSetUserPassword: `Password does not conform to policy: <rule>` (localstack-ext snapshot
 #   recorded against AWS 2023-06, H);
-# - AdminCreateUser TemporaryPassword: spec C-pwd says `Password did not conform with policy: `, a
+# - AdminCreateUser TemporaryPassword: docs/cognito-facts.md#password-policy-and-history says `Password did not conform with policy: `, a
 #   2023 log (data-dot-all/dataall#690) reads `Password did not conform with password policy: `;
 #   either prefix is accepted there, the rule part is exact.
 SET_PASSWORD_POLICY_PREFIX = "Password does not conform to policy: "

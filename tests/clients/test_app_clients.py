@@ -9,8 +9,8 @@ from botocore.exceptions import ClientError
 
 from conftest import CLIENT_ID_RE, error_code, error_message, unique
 
-# What AWS returns for a client created with only a ClientName (research note
-# AWS responses recorded in docs/compatibility.md, confidence H: a localstack-ext AWS-validated snapshot of
+# What AWS returns for a client created with only a ClientName (AWS responses recorded in
+# docs/compatibility.md, confidence H: a localstack-ext AWS-validated snapshot of
 # 2022-09 and a CLI output of 2023-08 agree): RefreshTokenValidity 30 with empty
 # TokenValidityUnits, no Access/IdTokenValidity (effective one hour), AuthSessionValidity 3,
 # token revocation on.

@@ -1,4 +1,4 @@
-"""Email through a real SMTP server (aiosmtpd, README "Mail"): codes are read out of the received
+"""Email through a real SMTP server (aiosmtpd, docs/mail.md): codes are read out of the received
 mail, the pool's sender settings are honoured, and a mail server that is down loses nothing and
 receives each message once when it is back."""
 

@@ -1,4 +1,4 @@
-"""Text messages through an SMS sink (README, "Mail"): a webhook, and Amazon SNS's Publish API at
+"""Text messages through an SMS sink (docs/mail.md): a webhook, and Amazon SNS's Publish API at
 a local endpoint that checks the SigV4 signature with botocore's own signer."""
 
 import json

@@ -1,4 +1,4 @@
-"""USER_SRP_AUTH with pycognito, the Python SRP client (README, "Sign-in and tokens"). It computes
+"""USER_SRP_AUTH with pycognito, the Python SRP client (docs/sign-in-and-tokens.md). It computes
 SRP as Amplify does, then verifies the ID token through the pool's JWKS at the endpoint URL."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""Lambda triggers through boto3 (README, "Triggers"): each function runs as a webhook (a local
+"""Lambda triggers through boto3 (docs/triggers.md): each function runs as a webhook (a local
 HTTP server in this process), as a local command (trigger_function.py) or through the Lambda
 Invoke API (a local server that checks the SigV4 signature with botocore's own signer). Events
 are compared field by field with Cognito's documented shapes; the failure mappings are checked."""

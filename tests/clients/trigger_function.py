@@ -1,4 +1,4 @@
-"""A trigger function run as a local command by userpool (README, "Triggers"): the event arrives on
+"""A trigger function run as a local command by userpool (docs/triggers.md): the event arrives on
 stdin, the result goes to stdout. Used by test_triggers.py.
 
     trigger_function.py <record file> <mode> [<response file>]

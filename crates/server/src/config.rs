@@ -20,7 +20,7 @@ pub struct ServeArgs {
     /// Use PostgreSQL instead of the embedded SQLite: postgres://user@host:port/database.
     #[arg(long, env = "USERPOOL_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// TOML configuration file (see README, "Configuration").
+    /// TOML configuration file (docs/operating.md#configuration).
     #[arg(long, env = "USERPOOL_CONFIG")]
     pub config: Option<PathBuf>,
     /// AWS region of the pools (pool ids and ARNs carry it).
@@ -99,9 +99,9 @@ pub struct FileConfig {
     pub functions: BTreeMap<String, FunctionConfig>,
     /// How long one attempt of a trigger may take (default 5000, as Cognito).
     pub trigger_timeout_ms: Option<u64>,
-    /// Send emails through this mail server (README, "Mail").
+    /// Send emails through this mail server (docs/mail.md#configuration).
     pub smtp: Option<SmtpSettings>,
-    /// Send text messages through SNS or a webhook (README, "Mail").
+    /// Send text messages through SNS or a webhook (docs/mail.md#configuration).
     pub sms: Option<SmsSettings>,
     /// PEM file of the CA certificates trusted for outgoing TLS (default: the system's).
     pub tls_ca_file: Option<PathBuf>,
@@ -247,8 +247,10 @@ pub struct SmsSettings {
 impl SmsSettings {
     pub fn check(&self) -> Result<(), String> {
         match (&self.webhook, &self.sns_endpoint) {
-            (Some(_), None) => Ok(()),
-            (None, Some(_)) if self.access_key_id.is_some() && self.secret_access_key.is_some() => Ok(()),
+            (Some(url), None) => check_http_url(url).map_err(|e| format!("[sms]: {e}")),
+            (None, Some(url)) if self.access_key_id.is_some() && self.secret_access_key.is_some() => {
+                check_http_url(url).map_err(|e| format!("[sms]: {e}"))
+            }
             (None, Some(_)) => Err("[sms]: sns_endpoint needs access_key_id and secret_access_key".into()),
             _ => Err("[sms]: give exactly one of webhook and sns_endpoint".into()),
         }
@@ -287,9 +289,7 @@ impl FunctionConfig {
             return Err(format!("function {arn}: lambda_endpoint needs access_key_id and secret_access_key"));
         }
         for url in [&self.webhook, &self.lambda_endpoint].into_iter().flatten() {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(format!("function {arn}: {url} is not an http:// or https:// URL"));
-            }
+            check_http_url(url).map_err(|e| format!("function {arn}: {e}"))?;
         }
         Ok(())
     }
@@ -306,6 +306,16 @@ impl Default for TriggerSettings {
     fn default() -> Self {
         TriggerSettings { functions: BTreeMap::new(), timeout_ms: 5000 }
     }
+}
+
+/// An `http://` or `https://` URL with a host, as the outgoing HTTP client will read it: a URL it
+/// cannot use is refused at start, not at the first message or trigger call.
+fn check_http_url(url: &str) -> Result<(), String> {
+    let uri: hyper::Uri = url.parse().map_err(|e| format!("{url} is not a URL: {e}"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+        return Err(format!("{url} is not an http:// or https:// URL"));
+    }
+    Ok(())
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.

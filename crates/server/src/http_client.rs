@@ -7,11 +7,45 @@ use crate::tls::{Io, TlsConnector};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
-use hyper::header::{CONTENT_LENGTH, HOST, HeaderName, HeaderValue};
+use hyper::header::{CONNECTION, CONTENT_LENGTH, HOST, HeaderName, HeaderValue};
 use hyper_util::rt::TokioIo;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// Lambda's own limit on a synchronous answer (6 MB), for every answer this client reads.
 pub const MAX_RESPONSE_BYTES: u64 = 6 * 1024 * 1024;
+
+/// Many servers close a TLS connection without close_notify once they have answered; rustls
+/// reports that as an unexpected end. For HTTP it is an ordinary end: hyper still refuses a body
+/// shorter than its Content-Length or an unfinished chunked one.
+struct EndAtEof(Box<dyn Io>);
+
+impl tokio::io::AsyncRead for EndAtEof {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match Pin::new(&mut self.0).poll_read(cx, buf) {
+            Poll::Ready(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => Poll::Ready(Ok(())),
+            other => other,
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for EndAtEof {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
 
 /// A POST of `body` with `headers`: the status, the headers (lowercase names) and the body.
 pub async fn post(
@@ -36,7 +70,7 @@ pub async fn post(
         stream = tls.wrap(host, stream).await?;
     }
     let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        hyper::client::conn::http1::handshake(TokioIo::new(EndAtEof(stream))).await.map_err(|e| e.to_string())?;
     // The connection is driven beside the request, and ends with it.
     let driver = tokio::spawn(async move {
         let _ = connection.await;
@@ -45,6 +79,8 @@ pub async fn post(
     let mut request = Request::post(path).body(Full::new(Bytes::copy_from_slice(body))).map_err(|e| e.to_string())?;
     let request_headers = request.headers_mut();
     request_headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    // One request a connection: the peer may close once it has answered.
+    request_headers.insert(CONNECTION, HeaderValue::from_static("close"));
     for (name, value) in headers {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
         request_headers.insert(name, HeaderValue::from_str(value).map_err(|e| e.to_string())?);
@@ -113,6 +149,7 @@ mod tests {
         let request = String::from_utf8(server.await.unwrap()).unwrap();
         assert!(request.starts_with("POST /hook?x=1 HTTP/1.1\r\n"), "{request}");
         assert!(request.contains(&format!("host: [::1]:{port}\r\n")), "{request}");
+        assert!(request.contains("connection: close\r\n"), "{request}");
         assert!(request.ends_with("\r\n\r\n{}"), "{request}");
     }
 
@@ -127,5 +164,44 @@ mod tests {
         let tls = TlsConnector::new(None);
         let e = post(&tls, &format!("http://127.0.0.1:{port}/"), &[], b"").await.unwrap_err();
         assert!(e.contains("longer than"), "{e}");
+    }
+
+    /// A connection that delivers `data` and then ends as a TLS peer without close_notify does.
+    struct AbruptEnd(&'static [u8]);
+
+    impl tokio::io::AsyncRead for AbruptEnd {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            if self.0.is_empty() {
+                return Poll::Ready(Err(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+            let n = self.0.len().min(buf.remaining());
+            buf.put_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl tokio::io::AsyncWrite for AbruptEnd {
+        fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+            Poll::Ready(Ok(data.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn an_end_without_close_notify_ends_a_close_delimited_body() {
+        let mut stream = EndAtEof(Box::new(AbruptEnd(b"answer")));
+        let mut read = Vec::new();
+        stream.read_to_end(&mut read).await.unwrap();
+        assert_eq!(read, b"answer");
     }
 }

@@ -1,6 +1,6 @@
 //! Cognito's per-category request quotas (TooManyRequestsException `Rate exceeded`), counted per
 //! pool in fixed one-second windows. Each node counts its own requests: N nodes behind a load
-//! balancer together allow N times the limit (README, "Multi-node").
+//! balancer together allow N times the limit (docs/operating.md#several-nodes-on-postgresql).
 
 use crate::api_error;
 use crate::error::ApiResult;

@@ -24,7 +24,7 @@ pub async fn send(
         return if (200..300).contains(&status) { Ok(()) } else { Err(format!("SMS webhook answered HTTP {status}")) };
     }
     let endpoint = settings.sns_endpoint.as_deref().unwrap_or_default().trim_end_matches('/');
-    let host = endpoint.split("://").nth(1).unwrap_or_default().to_string();
+    let host = endpoint.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default().to_string();
     let region = settings.region.clone().unwrap_or_else(|| {
         // sns.<region>.amazonaws.com
         host.split('.').nth(1).filter(|_| host.starts_with("sns.")).unwrap_or("us-east-1").to_string()

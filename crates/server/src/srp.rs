@@ -59,7 +59,7 @@ static PARAMS: LazyLock<FixedMontyParams<LIMBS>> =
     LazyLock::new(|| FixedMontyParams::new(Odd::<U3072>::from_be_hex(N_HEX)));
 
 /// k = H(padHex(N) ‖ padHex(g)) = H(0x00 ‖ N ‖ 0x02) (docs/cognito-facts.md#srp-constants). Padding g to 384 bytes, as RFC 5054 does, would be
-/// wrong here; the unit tests pin the value given in the spec.
+/// wrong here; the unit tests pin the value docs/cognito-facts.md#srp-constants gives.
 static K: LazyLock<[u8; 32]> = LazyLock::new(|| {
     let n = U3072::from_be_hex(N_HEX);
     sha256(&[&pad_bytes(&minimal_bytes(&n)), &pad_bytes(&[G])])

@@ -2,19 +2,17 @@
 
 use crate::api_error;
 use crate::ctx::Ctx;
-use crate::domain::attributes::{check_required, check_writable};
+use crate::domain::attributes::check_writable;
 use crate::domain::calendar::epoch_seconds;
 use crate::domain::filter::{self, FilterError};
 use crate::domain::pagination::{decode_token, encode_token};
 use crate::domain::password_policy::{self, Wording};
-use crate::domain::users::{aliases, attribute_types, status, user_type};
-use crate::error::{ApiError, ApiResult};
+use crate::domain::users::{attribute_types, status, user_type};
+use crate::error::ApiResult;
 use crate::services::messages::send_invitation;
-use crate::services::passwords::{new_password_for, password_record};
+use crate::services::passwords::new_password_for;
 use crate::services::pools;
-use crate::services::users::{Identity, change_attributes, check_deletable, conflict, existing_user, new_identity};
-use crate::store::NewUser;
-use crate::triggers::{self, Invocation, PreSignUpRequest};
+use crate::services::users::{self, change_attributes, check_deletable, existing_user};
 use userpool_model::types::*;
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_AdminCreateUser.html
@@ -29,55 +27,23 @@ pub(super) async fn admin_create_user(ctx: &Ctx, req: AdminCreateUserRequest) ->
         None => password_policy::temporary_password(&policy),
     };
     let mediums = req.desired_delivery_mediums.clone().unwrap_or_else(|| vec![DeliveryMediumType::Sms]);
+    let client_metadata = req.client_metadata.as_ref();
     if req.message_action == Some(MessageActionType::Resend) {
-        let user = existing_user(ctx, &pool, &req.username).await?;
-        if user.status != UserStatusType::ForceChangePassword.as_str() {
-            return Err(api_error!(
-                UnsupportedUserStateException,
-                "Resend not possible. {} status is not FORCE_CHANGE_PASSWORD",
-                user.username
-            ));
-        }
-        let (record, _) =
-            password_record(ctx, &pool, &user.username, &password, user.password_hash.iter().cloned().collect())
-                .await?;
-        ctx.store.replace_password(&pool.id, &user.sub, &record, None, None, None, ctx.clock.now_ms()).await?;
-        send_invitation(ctx, &pool, &user, &req.username, &password, &mediums, req.client_metadata.as_ref()).await?;
+        let user = users::reset_temporary_password(ctx, &pool, &req.username, &password).await?;
+        send_invitation(ctx, &pool, &user, &req.username, &password, &mediums, client_metadata).await?;
         return Ok(AdminCreateUserResponse { user: Some(user_type(&user, None)) });
     }
-    let given = req.user_attributes.clone().unwrap_or_default();
-    let schema = pool.config.schema_attributes.clone().unwrap_or_default();
-    check_writable(&schema, &given, true)?;
-    let Identity { sub, username: internal, attributes } = new_identity(&pool, &req.username, &given)?;
-    check_required(&schema, &attributes)?;
-    // PreSignUp_AdminCreateUser may refuse the user; its answer's flags do not apply here.
-    // https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-sign-up.html
-    let request = PreSignUpRequest {
-        user_attributes: triggers::attribute_map(&given),
-        validation_data: req.validation_data.as_deref().map(triggers::attribute_map),
-        client_metadata: req.client_metadata.as_ref(),
+    let invited = users::Invited {
+        username: &req.username,
+        attributes: req.user_attributes.as_deref().unwrap_or_default(),
+        validation_data: req.validation_data.as_deref(),
+        client_metadata,
+        temporary_password: &password,
+        force_alias_creation: req.force_alias_creation == Some(true),
     };
-    let call = Invocation { source: "PreSignUp_AdminCreateUser", user_name: &internal, client_id: None };
-    ctx.triggers.pre_sign_up(&pool, call, &request).await?;
-    let (record, _) = password_record(ctx, &pool, &internal, &password, Vec::new()).await?;
-    let new = NewUser {
-        pool_id: pool.id.clone(),
-        sub: sub.clone(),
-        username: internal.clone(),
-        username_key: pool.key(&internal),
-        status: UserStatusType::ForceChangePassword.as_str().into(),
-        enabled: true,
-        created_at: ctx.clock.now_ms(),
-        password: Some(record),
-        aliases: aliases(&pool, &attributes).into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect(),
-        attributes,
-        force_aliases: req.force_alias_creation == Some(true),
-    };
-    ctx.store.create_user(&new).await.map_err(|e| conflict(&pool, e, "User account already exists"))?;
-    let user =
-        ctx.store.find_user_by_sub(&pool.id, &sub).await?.ok_or_else(|| ApiError::internal("created user vanished"))?;
+    let user = users::create_invited(ctx, &pool, invited).await?;
     if req.message_action != Some(MessageActionType::Suppress) {
-        send_invitation(ctx, &pool, &user, &req.username, &password, &mediums, req.client_metadata.as_ref()).await?;
+        send_invitation(ctx, &pool, &user, &req.username, &password, &mediums, client_metadata).await?;
     }
     Ok(AdminCreateUserResponse { user: Some(user_type(&user, None)) })
 }

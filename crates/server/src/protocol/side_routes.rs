@@ -48,7 +48,7 @@ fn pool_error(e: &crate::error::ApiError) -> Response {
     r
 }
 
-/// Prometheus metrics (README, "Operating").
+/// Prometheus metrics (docs/operating.md#metrics).
 async fn metrics(State(ctx): State<Arc<Ctx>>) -> Response {
     let outbox = match ctx.store.outbox_depth().await {
         Ok((n, oldest)) => (n, oldest.map_or(0.0, |t| epoch_seconds(ctx.clock.now_ms() - t))),

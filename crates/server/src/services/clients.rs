@@ -5,6 +5,7 @@ use crate::ctx::Ctx;
 use crate::domain::pools::Pool;
 use crate::error::{ApiError, ApiResult};
 use crate::services::pools;
+use crate::store::UserRow;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
@@ -54,6 +55,16 @@ pub fn check_secret_hash(client: &UserPoolClientType, usernames: &[&str], given:
         bool::from(STANDARD.encode(mac.finalize().into_bytes()).as_bytes().ct_eq(given.as_bytes()))
     });
     if ok { Ok(()) } else { Err(fail()) }
+}
+
+/// The SecretHash may be computed over the name as sent or over the internal username (docs/cognito-facts.md#secrethash:
+/// which one Cognito uses for an alias or sub is not known, so both are accepted).
+pub fn secret_hash_names<'a>(sent: &'a str, user: Option<&'a UserRow>) -> Vec<&'a str> {
+    let mut names = vec![sent];
+    if let Some(u) = user.filter(|u| u.username != sent) {
+        names.push(&u.username);
+    }
+    names
 }
 
 /// The client secret itself, as RevokeToken and GetTokensFromRefreshToken take it (where other

@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 /// Hashes a new password and derives the SRP salt and verifier USER_SRP_AUTH needs, in one
 /// blocking task. `earlier` holds the user's current hash first, then older ones: the new hash
 /// reuses the current one's salt, and the answer says whether the password equals any of them
-/// (one argon2 computation however long the history; README, "Password history").
+/// (one argon2 computation however long the history; docs/recovery.md#password-policy-and-history).
 pub async fn password_record(
     ctx: &Ctx,
     pool: &Pool,

@@ -9,7 +9,7 @@ use crate::domain::password_policy::Wording;
 use crate::domain::pools::Pool;
 use crate::domain::recovery::{Channel, channel, is_admin_only, simulated_delivery};
 use crate::error::{ApiError, ApiResult};
-use crate::services::clients::check_secret_hash;
+use crate::services::clients::{check_secret_hash, secret_hash_names};
 use crate::services::codes::{HOUR_MS, attempts_exceeded, check_code, code_expired, code_mismatch};
 use crate::services::existence::{bump_unknown_name, hides_users};
 use crate::services::messages::{CodeToSend, deliver_code};
@@ -61,14 +61,25 @@ fn context_ip(data: Option<&UserContextDataType>) -> ApiResult<Option<String>> {
     }
 }
 
-/// The SecretHash may be computed over the name as sent or over the internal username (docs/cognito-facts.md#secrethash:
-/// which one Cognito uses for an alias or sub is not known, so both are accepted).
-fn secret_hash_names<'a>(sent: &'a str, user: Option<&'a UserRow>) -> Vec<&'a str> {
-    let mut names = vec![sent];
-    if let Some(u) = user.filter(|u| u.username != sent) {
-        names.push(&u.username);
+/// A reset code for the channel, on behalf of `purpose`; ForgotPassword and AdminResetUserPassword
+/// share its slot, so the newest code wins.
+fn reset_code<'a>(
+    ctx: &Ctx,
+    purpose: &'static str,
+    (attribute, medium, destination): (&'static str, DeliveryMediumType, String),
+    caller: Caller<'a>,
+) -> CodeToSend<'a> {
+    CodeToSend {
+        slot: RESET_CODE_SLOT,
+        purpose,
+        ttl_ms: ctx.settings.recovery.code_validity_ms,
+        attribute,
+        medium,
+        destination,
+        default_body: DEFAULT_RESET_BODY,
+        pending_value: None,
+        caller,
     }
-    names
 }
 
 /// A recovery request made through an app client (ForgotPassword, ConfirmForgotPassword).
@@ -135,7 +146,7 @@ pub async fn send_reset_code(ctx: &Ctx, req: PublicRequest<'_>) -> ApiResult<Cod
         return Err(api_error!(NotAuthorizedException, "Contact administrator to reset password."));
     }
     let hide = hides_users(client);
-    // Nothing is sent; the request is recorded (one write; a real send makes four, README).
+    // Nothing is sent; the request is recorded (two writes; a real send makes four, docs/recovery.md).
     let simulated = async |sub: &str| -> ApiResult<CodeDeliveryDetailsType> {
         // Counted like a real send, so that only real users meeting the limit does not tell.
         let sent = if sub.is_empty() {
@@ -174,17 +185,7 @@ pub async fn send_reset_code(ctx: &Ctx, req: PublicRequest<'_>) -> ApiResult<Cod
     if sent > i64::from(ctx.settings.recovery.forgot_password_per_hour) {
         return Err(attempts_exceeded());
     }
-    let code = CodeToSend {
-        slot: RESET_CODE_SLOT,
-        purpose: "ForgotPassword",
-        ttl_ms: ctx.settings.recovery.code_validity_ms,
-        attribute,
-        medium,
-        destination,
-        default_body: DEFAULT_RESET_BODY,
-        pending_value: None,
-        caller: req.caller(),
-    };
+    let code = reset_code(ctx, "ForgotPassword", (attribute, medium, destination), req.caller());
     let details = deliver_code(ctx, pool, &user, code).await?;
     record(ctx, pool, &user.sub, "ForgotPassword", &context).await?;
     Ok(details)
@@ -216,17 +217,8 @@ pub async fn admin_reset(
         }
         Channel::NoVerifiedChannel => return Err(no_channel()),
     };
-    let code = CodeToSend {
-        slot: RESET_CODE_SLOT,
-        purpose: "AdminResetUserPassword",
-        ttl_ms: ctx.settings.recovery.code_validity_ms,
-        attribute,
-        medium,
-        destination,
-        default_body: DEFAULT_RESET_BODY,
-        pending_value: None,
-        caller: Caller { client_id: None, client_metadata },
-    };
+    let caller = Caller { client_id: None, client_metadata };
+    let code = reset_code(ctx, "AdminResetUserPassword", (attribute, medium, destination), caller);
     // The code first: if sending fails, the user keeps a working password.
     deliver_code(ctx, pool, &user, code).await?;
     // The current password stops working at once: sign-in checks the status.
@@ -297,7 +289,7 @@ pub async fn confirm_reset(ctx: &Ctx, req: PublicRequest<'_>, code: &str, new_pa
     ctx.store.reset_counter(&pool.id, &user.sub, RESET_REQUESTS).await?;
     record(ctx, pool, &user.sub, "ConfirmForgotPassword", &context).await?;
     // The new password stands even if the trigger fails: the code is spent and the user told
-    // the error (docs/cognito-facts.md#trigger-failure-mapping recommends keeping it; README, "Triggers").
+    // the error (docs/cognito-facts.md#trigger-failure-mapping recommends keeping it; docs/triggers.md#failures).
     triggers::post_confirmation(ctx, pool, &user.sub, "PostConfirmation_ConfirmForgotPassword", req.caller()).await?;
     Ok(())
 }

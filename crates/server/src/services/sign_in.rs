@@ -11,7 +11,7 @@ use crate::domain::pools::Pool;
 use crate::error::{ApiError, ApiResult};
 use crate::hashing::PasswordHasher;
 use crate::services::Origin;
-use crate::services::clients::check_secret_hash;
+use crate::services::clients::{check_secret_hash, secret_hash_names};
 use crate::services::existence::{bump_unknown_name, hides_users};
 use crate::services::passwords::new_password_for;
 use crate::services::tokens::{self, Issue, RefreshGrant};
@@ -152,11 +152,7 @@ pub async fn password_sign_in(
     let username = parameter(params, "USERNAME")?;
     let password = parameter(params, "PASSWORD")?;
     let user = users::find(ctx, pool, username).await?;
-    let mut names = vec![username];
-    if let Some(u) = &user {
-        names.push(&u.username);
-    }
-    check_secret_hash_parameter(client, params, &names)?;
+    check_secret_hash_parameter(client, params, &secret_hash_names(username, user.as_ref()))?;
     // An unknown user may be one the pool's UserMigration function knows (after the client has
     // proven itself with its SECRET_HASH).
     let user = match user {
@@ -418,11 +414,7 @@ pub async fn srp_challenge(
     let a = srp::parse_public_a(a_hex)
         .ok_or_else(|| api_error!(InvalidParameterException, "SRP_A is not a valid SRP public value."))?;
     let user = users::find(ctx, pool, username).await?;
-    let mut names = vec![username];
-    if let Some(u) = &user {
-        names.push(&u.username);
-    }
-    check_secret_hash_parameter(client, params, &names)?;
+    check_secret_hash_parameter(client, params, &secret_hash_names(username, user.as_ref()))?;
     let hide = hides_users(client);
     let pool_name = pool_name_of(&pool.id).to_string();
     let (sub, user_id, salt, verifier, fake) = match &user {

@@ -3,15 +3,17 @@
 
 use crate::api_error;
 use crate::ctx::Ctx;
-use crate::domain::attributes::{looks_like_email, looks_like_phone};
+use crate::domain::attributes::{check_required, check_writable, looks_like_email, looks_like_phone};
 use crate::domain::calendar::epoch_seconds;
 use crate::domain::ids;
 use crate::domain::pools::Pool;
 use crate::domain::users::aliases;
 use crate::error::{ApiError, ApiResult};
-use crate::services::pools;
-use crate::store::{AliasKind, DocumentRow, StoreError, UserRow};
-use userpool_model::types::{AttributeType, GroupType};
+use crate::services::{passwords, pools};
+use crate::store::{AliasKind, DocumentRow, NewUser, StoreError, UserRow};
+use crate::triggers::{self, Invocation, PreSignUpRequest};
+use std::collections::BTreeMap;
+use userpool_model::types::{AttributeType, GroupType, UserStatusType};
 
 /// A user by username, alias or `sub`, in that order (the `Username` member's documentation:
 /// "the username …, any of their alias attributes, or the sub").
@@ -52,6 +54,66 @@ pub struct Identity {
     pub sub: String,
     pub username: String,
     pub attributes: Vec<(String, String)>,
+}
+
+/// AdminCreateUser's RESEND: a new temporary password for a user who has not signed in yet.
+pub async fn reset_temporary_password(ctx: &Ctx, pool: &Pool, username: &str, password: &str) -> ApiResult<UserRow> {
+    let user = existing_user(ctx, pool, username).await?;
+    if user.status != UserStatusType::ForceChangePassword.as_str() {
+        return Err(api_error!(
+            UnsupportedUserStateException,
+            "Resend not possible. {} status is not FORCE_CHANGE_PASSWORD",
+            user.username
+        ));
+    }
+    let earlier = user.password_hash.iter().cloned().collect();
+    let (record, _) = passwords::password_record(ctx, pool, &user.username, password, earlier).await?;
+    ctx.store.replace_password(&pool.id, &user.sub, &record, None, None, None, ctx.clock.now_ms()).await?;
+    Ok(user)
+}
+
+/// A user an administrator creates (AdminCreateUser).
+pub struct Invited<'a> {
+    pub username: &'a str,
+    pub attributes: &'a [AttributeType],
+    pub validation_data: Option<&'a [AttributeType]>,
+    pub client_metadata: Option<&'a BTreeMap<String, String>>,
+    pub temporary_password: &'a str,
+    pub force_alias_creation: bool,
+}
+
+/// Creates an invited user in FORCE_CHANGE_PASSWORD with the temporary password, once the
+/// schema and PreSignUp_AdminCreateUser allow it (the function may refuse the user; its answer's
+/// flags do not apply here).
+/// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-sign-up.html
+pub async fn create_invited(ctx: &Ctx, pool: &Pool, invited: Invited<'_>) -> ApiResult<UserRow> {
+    let schema = pool.config.schema_attributes.clone().unwrap_or_default();
+    check_writable(&schema, invited.attributes, true)?;
+    let Identity { sub, username, attributes } = new_identity(pool, invited.username, invited.attributes)?;
+    check_required(&schema, &attributes)?;
+    let request = PreSignUpRequest {
+        user_attributes: triggers::attribute_map(invited.attributes),
+        validation_data: invited.validation_data.map(triggers::attribute_map),
+        client_metadata: invited.client_metadata,
+    };
+    let call = Invocation { source: "PreSignUp_AdminCreateUser", user_name: &username, client_id: None };
+    ctx.triggers.pre_sign_up(pool, call, &request).await?;
+    let (record, _) = passwords::password_record(ctx, pool, &username, invited.temporary_password, Vec::new()).await?;
+    let new = NewUser {
+        pool_id: pool.id.clone(),
+        sub: sub.clone(),
+        username: username.clone(),
+        username_key: pool.key(&username),
+        status: UserStatusType::ForceChangePassword.as_str().into(),
+        enabled: true,
+        created_at: ctx.clock.now_ms(),
+        password: Some(record),
+        aliases: aliases(pool, &attributes).into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect(),
+        attributes,
+        force_aliases: invited.force_alias_creation,
+    };
+    ctx.store.create_user(&new).await.map_err(|e| conflict(pool, e, "User account already exists"))?;
+    ctx.store.find_user_by_sub(&pool.id, &sub).await?.ok_or_else(|| ApiError::internal("created user vanished"))
 }
 
 /// The internal username and the attributes a new user starts with. In pools whose
@@ -197,11 +259,13 @@ pub fn group_of(row: &DocumentRow) -> ApiResult<GroupType> {
 
 /// The user's group names for `cognito:groups`, by precedence (lowest first), then name.
 pub async fn group_names(ctx: &Ctx, pool_id: &str, sub: &str) -> ApiResult<Vec<String>> {
-    let rows = ctx.store.list_groups(pool_id, Some(sub), None, 10_000).await?;
-    let mut groups: Vec<(i32, String)> = rows
-        .iter()
-        .map(|r| Ok((group_of(r)?.precedence.unwrap_or(i32::MAX), r.name.clone())))
-        .collect::<ApiResult<_>>()?;
+    let mut groups: Vec<(i64, String)> = ctx
+        .store
+        .member_groups(pool_id, sub)
+        .await?
+        .into_iter()
+        .map(|(name, precedence)| (precedence.unwrap_or(i64::from(i32::MAX)), name))
+        .collect();
     groups.sort();
     Ok(groups.into_iter().map(|(_, name)| name).collect())
 }
