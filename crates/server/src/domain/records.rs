@@ -60,7 +60,7 @@ pub struct UserRow {
     pub password_set_at: Option<i64>,
     pub srp_salt: Option<String>,
     pub srp_verifier: Option<String>,
-    /// Epoch seconds of the last GlobalSignOut: older tokens are refused.
+    /// Epoch milliseconds of the last GlobalSignOut: tokens issued until then are refused.
     pub tokens_revoked_at: Option<i64>,
     /// `sub` first, then by name.
     pub attributes: Vec<(String, String)>,

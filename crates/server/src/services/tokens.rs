@@ -168,7 +168,8 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
     let id_ttl = validity_seconds(t.client.id_token_validity, units.id_token, TimeUnitsType::Hours, 3600);
     let refresh_ttl =
         validity_seconds(t.client.refresh_token_validity, units.refresh_token, TimeUnitsType::Days, 30 * 86_400);
-    let now = ctx.clock.now_ms() / 1000;
+    let now_ms = ctx.clock.now_ms();
+    let now = now_ms / 1000;
     let origin_jti = uuid::Uuid::new_v4().to_string();
     let event_id = uuid::Uuid::new_v4().to_string();
 
@@ -193,7 +194,7 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
         ("auth_time", json!(t.auth_time)),
         ("exp", json!(now + id_ttl)),
         ("iat", json!(now)),
-        ("jti", json!(uuid::Uuid::new_v4().to_string())),
+        ("jti", json!(token_id(now_ms))),
     ] {
         id_claims.insert(k.to_string(), v);
     }
@@ -205,7 +206,7 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
     let mut access_claims = json!({
         "sub": t.user.sub, "iss": t.issuer, "client_id": client_id, "origin_jti": origin_jti, "event_id": event_id,
         "token_use": "access", "scope": USER_ADMIN_SCOPE, "auth_time": t.auth_time,
-        "exp": now + access_ttl, "iat": now, "jti": uuid::Uuid::new_v4().to_string(), "username": t.user.username,
+        "exp": now + access_ttl, "iat": now, "jti": token_id(now_ms), "username": t.user.username,
     });
     if !groups.is_empty() {
         access_claims["cognito:groups"] = json!(groups);
@@ -412,14 +413,36 @@ pub async fn access_token_user(ctx: &Ctx, token: &str) -> ApiResult<(Pool, UserR
     }
     let sub = claims.get("sub").and_then(Value::as_str).ok_or_else(invalid)?;
     let user = ctx.store.find_user_by_sub(&pool.id, sub).await?.ok_or_else(invalid)?;
-    let issued = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
-    if user.tokens_revoked_at.is_some_and(|revoked| issued <= revoked) {
+    if user.tokens_revoked_at.is_some_and(|revoked| issued_ms(&claims) <= revoked) {
         return Err(crate::api_error!(NotAuthorizedException, "Access Token has been revoked"));
     }
     if !user.enabled {
         return Err(users::user_disabled());
     }
     Ok((pool, user, claims))
+}
+
+/// A token's `jti`: a UUIDv7, whose first 48 bits are the millisecond it was issued, so that a
+/// GlobalSignOut refuses exactly the tokens issued up to it (`iat` has whole seconds only).
+fn token_id(now_ms: i64) -> String {
+    let ms = u64::try_from(now_ms).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(ms, &rand::random::<[u8; 10]>()).into_uuid().to_string()
+}
+
+/// The millisecond a token was issued: from its UUIDv7 `jti`, or (tokens from before) the start of
+/// its `iat` second, which refuses them as before.
+fn issued_ms(claims: &Map<String, Value>) -> i64 {
+    let from_jti = claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .and_then(|jti| uuid::Uuid::parse_str(jti).ok())
+        .filter(|id| id.get_version_num() == 7)
+        .and_then(|id| id.get_timestamp())
+        .map(|t| {
+            let (seconds, nanos) = t.to_unix();
+            i64::try_from(seconds).unwrap_or(i64::MAX).saturating_mul(1000) + i64::from(nanos / 1_000_000)
+        });
+    from_jti.unwrap_or_else(|| claims.get("iat").and_then(Value::as_i64).unwrap_or(0).saturating_mul(1000))
 }
 
 /// Refresh tokens are kept only as this hash.

@@ -176,7 +176,7 @@ impl Store {
         sqlx::query("UPDATE users SET tokens_revoked_at = $3 WHERE pool_id = $1 AND sub = $2")
             .bind(pool_id)
             .bind(sub)
-            .bind(at_ms / 1000)
+            .bind(at_ms)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -270,3 +270,28 @@ async fn an_expired_secret_block_is_refused() {
     server.stop().await;
     db.cleanup().await;
 }
+
+/// GlobalSignOut refuses the tokens issued up to it and no later ones, to the millisecond: a
+/// sign-in in the same second after it works (issue 12, item 9; with sign-out times in seconds,
+/// the new token was refused for its whole life).
+#[tokio::test]
+async fn a_sign_in_right_after_global_sign_out_is_valid() {
+    for db in databases().await {
+        let clock = Arc::new(ManualClock::new(START_MS + 100));
+        let server = TestServer::start_with_clock(settings(&db.url, None), clock.clone()).await;
+        let c = server.client();
+        let pool = pool_and_user(&c).await;
+        let client = app_client(&c, &pool, None).await;
+        let before = sign_in(&c, &client).await;
+        clock.advance_ms(100);
+        c.global_sign_out().access_token(before.access_token().unwrap()).send().await.unwrap();
+        clock.advance_ms(100);
+        let after = sign_in(&c, &client).await;
+        let user = c.get_user().access_token(after.access_token().unwrap()).send().await;
+        assert_eq!(user.map(|u| u.username).ok().as_deref(), Some("ines"), "{}", db.label);
+        let old = c.get_user().access_token(before.access_token().unwrap()).send().await;
+        assert_eq!(error_of(old), ("NotAuthorizedException".into(), "Access Token has been revoked".into()));
+        server.stop().await;
+        db.cleanup().await;
+    }
+}
