@@ -272,3 +272,20 @@ def test_server_still_serves_after_oversized_body(server, cognito):
 def test_not_found_path_is_not_a_5xx(server):
     resp = http_request(server.url, "GET", f"/{uuid.uuid4().hex}")
     assert resp.status < 500
+
+
+def test_an_error_echoing_a_huge_value_still_reaches_the_client(cognito_raw, make_pool):
+    """A validation message repeats the value it refuses; a 100 KB Filter once made an error header
+    line over 64 KiB, which boto3 read as a closed connection (issue 12, item 7). The error must
+    arrive as InvalidParameterException, with its full message in the body."""
+    pool = make_pool()
+    with pytest.raises(ClientError) as e:
+        cognito_raw.list_users(UserPoolId=pool["Id"], Filter='email = "' + "a" * 100_000 + '"')
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "failed to satisfy constraint" in e.value.response["Error"]["Message"]
+    assert "x-amzn-errormessage" not in {k.lower() for k in e.value.response["ResponseMetadata"]["HTTPHeaders"]}
+
+
+def test_short_error_messages_keep_their_header(raw):
+    resp = raw("DescribeUserPool", {"UserPoolId": "us-east-1_AAAAAAAAA"})
+    assert resp.header("x-amzn-ErrorMessage") == "User pool us-east-1_AAAAAAAAA does not exist."

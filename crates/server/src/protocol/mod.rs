@@ -155,8 +155,16 @@ pub fn error_response(request_id: &str, e: &ApiError) -> Response {
     let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::BAD_REQUEST);
     let body = serde_json::json!({"__type": code.as_str(), "message": e.message()});
     let mut response = json_response(status, request_id, &body, Some(code.as_str()));
-    if let Ok(v) = HeaderValue::from_str(e.message()) {
+    // The message is in the body; the header is a convenience, and only for short messages: a
+    // validation message echoes the submitted value, and a header line of tens of KiB makes
+    // clients (boto3, proxies) drop the connection instead of reading the error.
+    if e.message().len() <= MAX_ERROR_HEADER_BYTES
+        && let Ok(v) = HeaderValue::from_str(e.message())
+    {
         response.headers_mut().insert(HeaderName::from_static("x-amzn-errormessage"), v);
     }
     response
 }
+
+/// The longest message also sent in `x-amzn-ErrorMessage`.
+const MAX_ERROR_HEADER_BYTES: usize = 1024;
