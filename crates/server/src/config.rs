@@ -390,6 +390,18 @@ impl Settings {
                  it. Configure credentials (--access-key-id/--secret-access-key) or pass --insecure-no-credentials."
             ));
         }
+        // Outside local mode the issuer is configuration, never the Host header a caller sends:
+        // tokens must not say whatever issuer a request asks for (docs/operating.md).
+        let issuer_base = args.issuer_base.or(file.issuer_base);
+        match &issuer_base {
+            None if credentials.is_some() => {
+                return Err("--issuer-base is required when credentials are configured: the tokens' issuer is not \
+                            taken from the Host header outside local mode (e.g. --issuer-base https://auth.example.com)"
+                    .into());
+            }
+            Some(base) => check_http_url(base).map_err(|e| format!("--issuer-base: {e}"))?,
+            None => {}
+        }
         let hashing = match (file.argon2, args.hash_profile.or(file.hash_profile)) {
             (Some(params), _) => params,
             (None, Some(HashProfile::Test)) => HashParams::TEST,
@@ -448,7 +460,7 @@ impl Settings {
             credentials,
             test_endpoints: local || file.enable_test_endpoints.unwrap_or(false),
             recovery,
-            issuer_base: args.issuer_base.or(file.issuer_base),
+            issuer_base,
             triggers,
             smtp: file.smtp,
             sms: file.sms,
@@ -478,10 +490,35 @@ mod tests {
         assert!(Settings::resolve(args.clone()).unwrap_err().contains("refusing"));
         let insecure = ServeArgs { insecure_no_credentials: true, ..args.clone() };
         assert!(Settings::resolve(insecure).unwrap().test_endpoints);
-        let with_keys = ServeArgs { access_key_id: Some("AKID".into()), secret_access_key: Some("s".into()), ..args };
+        let with_keys = ServeArgs {
+            access_key_id: Some("AKID".into()),
+            secret_access_key: Some("s".into()),
+            issuer_base: Some("https://auth.example.com".into()),
+            ..args
+        };
         let s = Settings::resolve(with_keys).unwrap();
         assert!(!s.test_endpoints);
         assert!(!format!("{s:?}").contains("\"s\""), "the secret is not in Debug output");
+    }
+
+    /// Issue 12, item 8: with credentials the issuer comes from the configuration only.
+    #[test]
+    fn credentials_need_an_issuer_base() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ServeArgs {
+            data_dir: Some(dir.path().into()),
+            access_key_id: Some("AKID".into()),
+            secret_access_key: Some("s".into()),
+            ..ServeArgs::default()
+        };
+        assert!(Settings::resolve(args.clone()).unwrap_err().contains("--issuer-base is required"));
+        let bad = ServeArgs { issuer_base: Some("auth.example.com".into()), ..args.clone() };
+        assert!(Settings::resolve(bad).unwrap_err().contains("--issuer-base"));
+        let good = ServeArgs { issuer_base: Some("https://auth.example.com".into()), ..args };
+        assert_eq!(Settings::resolve(good).unwrap().issuer_base.as_deref(), Some("https://auth.example.com"));
+        // Local mode keeps taking the issuer from the request.
+        let local = ServeArgs { data_dir: Some(dir.path().into()), ..ServeArgs::default() };
+        assert_eq!(Settings::resolve(local).unwrap().issuer_base, None);
     }
 
     #[test]
