@@ -29,11 +29,12 @@ pub(super) async fn get_tokens_from_refresh_token(
     let refresh_token = if rotates(&client) {
         // Two refreshes racing with one token: one rotates it, the other is a retry within
         // the grace period (or a reuse, with none).
-        let rotated_now = ctx.store.mark_refresh_token_rotated(&hash, ctx.clock.now_ms()).await?;
+        let began_at = ctx.clock.now_ms();
+        let rotated_now = ctx.store.mark_refresh_token_rotated(&hash, began_at).await?;
         if !rotated_now {
             live_refresh_token(ctx, &pool, &client, &req.refresh_token).await?;
         }
-        RefreshGrant::Rotation { family: &row.family }
+        RefreshGrant::Rotation { family: &row.family, began_at }
     } else {
         RefreshGrant::None
     };

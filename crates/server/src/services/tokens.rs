@@ -7,7 +7,7 @@ use crate::domain::pools::Pool;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{RETIRED_KEY_KEPT_MS, SigningKey, TokenUse};
 use crate::services::{pools, users};
-use crate::store::{KeyRow, UserRow};
+use crate::store::{KeyRow, NewRefreshToken, Rotation, UserRow};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
@@ -155,8 +155,9 @@ pub enum RefreshGrant<'a> {
     None,
     /// A sign-in starts a new family of refresh tokens.
     NewFamily,
-    /// A rotation (GetTokensFromRefreshToken) replaces a token of this family.
-    Rotation { family: &'a str },
+    /// A rotation (GetTokensFromRefreshToken) replaces a token of this family; a revocation of
+    /// the family or a GlobalSignOut after `began_at` voids it.
+    Rotation { family: &'a str, began_at: i64 },
 }
 
 /// The ID, access and refresh tokens of a successful sign-in.
@@ -216,25 +217,27 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
     let id_token = active_key(ctx, pool_id, TokenUse::Id).await?.sign(&Value::Object(id_claims))?;
     let access_token = active_key(ctx, pool_id, TokenUse::Access).await?.sign(&Value::Object(access_claims))?;
 
-    let family = match t.refresh_token {
+    let rotation = match t.refresh_token {
         RefreshGrant::None => None,
         RefreshGrant::NewFamily => Some(None),
-        RefreshGrant::Rotation { family } => Some(Some(family)),
+        RefreshGrant::Rotation { family, began_at } => Some(Some(Rotation { family, began_at })),
     };
-    let refresh_token = if let Some(family) = family {
+    let refresh_token = if let Some(rotation) = rotation {
         let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 48]>());
-        ctx.store
-            .add_refresh_token(
-                &refresh_token_hash(&token),
-                pool_id,
-                &t.user.sub,
-                client_id,
-                t.auth_time,
-                now * 1000,
-                (now + refresh_ttl) * 1000,
-                family,
-            )
-            .await?;
+        let hash = refresh_token_hash(&token);
+        let new = NewRefreshToken {
+            token_hash: &hash,
+            pool_id,
+            sub: &t.user.sub,
+            client_id,
+            auth_time: t.auth_time,
+            created_at: now * 1000,
+            expires_at: (now + refresh_ttl) * 1000,
+        };
+        if !ctx.store.add_refresh_token(&new, rotation).await? {
+            // Revoked while this refresh ran (PreTokenGeneration may take seconds).
+            return Err(crate::api_error!(NotAuthorizedException, "Refresh Token has been revoked"));
+        }
         Some(token.into())
     } else {
         None

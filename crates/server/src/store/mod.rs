@@ -16,7 +16,7 @@ mod users;
 
 pub use crate::domain::records::{AliasKind, FilterTarget, NewUser, PasswordRecord, StoredCode, UserFilter, UserRow};
 pub use recovery::RecoveryEvent;
-pub use tokens::{KeyRow, RefreshTokenRow};
+pub use tokens::{KeyRow, NewRefreshToken, RefreshTokenRow, Rotation};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -1,7 +1,7 @@
 //! Signing keys and refresh tokens.
 
 use super::{Store, StoreResult};
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 #[derive(Debug, Clone)]
 pub struct RefreshTokenRow {
@@ -23,6 +23,35 @@ pub struct KeyRow {
     pub token_use: String,
     pub private_key: String,
     pub active: bool,
+}
+
+/// A refresh token to store: only its hash is kept.
+pub struct NewRefreshToken<'a> {
+    pub token_hash: &'a str,
+    pub pool_id: &'a str,
+    pub sub: &'a str,
+    pub client_id: &'a str,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// The refresh token a rotation replaces: its family, and when the rotation began.
+#[derive(Clone, Copy)]
+pub struct Rotation<'a> {
+    pub family: &'a str,
+    pub began_at: i64,
+}
+
+/// Takes the user's row lock (PostgreSQL; SQLite's one connection serialises anyway): the order
+/// every revocation and every rotation follows, so that neither misses the other.
+async fn lock_user(tx: &mut Transaction<'_, Any>, pool_id: &str, sub: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET tokens_revoked_at = tokens_revoked_at WHERE pool_id = $1 AND sub = $2")
+        .bind(pool_id)
+        .bind(sub)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// An active key, unless the pool has one for that use already (the unique partial index
@@ -139,6 +168,18 @@ impl Store {
     /// Revokes a refresh token and every token rotation made from the same sign-in (RevokeToken);
     /// false if it is unknown, of another client or revoked already.
     pub async fn revoke_refresh_token(&self, token_hash: &str, client_id: &str, at: i64) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let owner = sqlx::query("SELECT pool_id, sub FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2")
+            .bind(token_hash)
+            .bind(client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(owner) = owner else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let (pool_id, sub): (String, String) = (owner.try_get("pool_id")?, owner.try_get("sub")?);
+        lock_user(&mut tx, &pool_id, &sub).await?;
         let done = sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $3 WHERE revoked_at IS NULL AND COALESCE(family, token_hash) = \
              (SELECT COALESCE(family, token_hash) FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2)",
@@ -146,8 +187,9 @@ impl Store {
         .bind(token_hash)
         .bind(client_id)
         .bind(at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() >= 1)
     }
 
@@ -167,13 +209,15 @@ impl Store {
     /// up to now are refused from now on.
     pub async fn sign_out_everywhere(&self, pool_id: &str, sub: &str, at_ms: i64) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE refresh_tokens SET revoked_at = $3 WHERE pool_id = $1 AND sub = $2 AND revoked_at IS NULL")
+        // The user's row first: a rotation that locked it before has stored its token, which the
+        // UPDATE below then revokes; one that locks it after sees this sign-out.
+        sqlx::query("UPDATE users SET tokens_revoked_at = $3 WHERE pool_id = $1 AND sub = $2")
             .bind(pool_id)
             .bind(sub)
             .bind(at_ms)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE users SET tokens_revoked_at = $3 WHERE pool_id = $1 AND sub = $2")
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $3 WHERE pool_id = $1 AND sub = $2 AND revoked_at IS NULL")
             .bind(pool_id)
             .bind(sub)
             .bind(at_ms)
@@ -183,32 +227,50 @@ impl Store {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments, reason = "the columns of one row")]
+    /// Stores a refresh token. A rotation's token (`rotation` given) is stored only if nothing
+    /// revoked its family and the user did not sign out everywhere since the rotation began;
+    /// false then, and nothing is stored. The user's row is locked first, as GlobalSignOut and
+    /// RevokeToken lock it, so a revocation either sees the new token or is seen by this check.
     pub async fn add_refresh_token(
         &self,
-        token_hash: &str,
-        pool_id: &str,
-        sub: &str,
-        client_id: &str,
-        auth_time: i64,
-        created_at: i64,
-        expires_at: i64,
-        family: Option<&str>,
-    ) -> StoreResult<()> {
+        t: &NewRefreshToken<'_>,
+        rotation: Option<Rotation<'_>>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(rotation) = rotation {
+            lock_user(&mut tx, t.pool_id, t.sub).await?;
+            let revoked: i64 = sqlx::query(
+                "SELECT (SELECT COUNT(*) FROM refresh_tokens WHERE COALESCE(family, token_hash) = $3 \
+                 AND revoked_at IS NOT NULL) + (SELECT COUNT(*) FROM users WHERE pool_id = $1 AND sub = $2 \
+                 AND tokens_revoked_at >= $4) AS revoked",
+            )
+            .bind(t.pool_id)
+            .bind(t.sub)
+            .bind(rotation.family)
+            .bind(rotation.began_at)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("revoked")?;
+            if revoked > 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+        }
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, pool_id, sub, client_id, auth_time, created_at, expires_at, family) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
-        .bind(token_hash)
-        .bind(pool_id)
-        .bind(sub)
-        .bind(client_id)
-        .bind(auth_time)
-        .bind(created_at)
-        .bind(expires_at)
-        .bind(family)
-        .execute(&self.pool)
+        .bind(t.token_hash)
+        .bind(t.pool_id)
+        .bind(t.sub)
+        .bind(t.client_id)
+        .bind(t.auth_time)
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .bind(rotation.map(|r| r.family))
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(true)
     }
 }

@@ -295,3 +295,100 @@ async fn a_sign_in_right_after_global_sign_out_is_valid() {
         db.cleanup().await;
     }
 }
+
+/// What the PreTokenGeneration webhook below does when a rotation calls it.
+#[derive(Clone)]
+enum DuringRotation {
+    SignOutEverywhere { pool: String },
+    Revoke { refresh_token: String, client_id: String },
+}
+
+/// A revocation that lands while a rotation runs (here: while its PreTokenGeneration function
+/// runs) voids the rotation's new refresh token (issue 12, item 3; before, the new token was
+/// stored after the revocation and outlived it).
+#[tokio::test]
+async fn a_revocation_during_a_rotation_voids_the_new_refresh_token() {
+    use axum::extract::State;
+    use tokio::sync::Mutex;
+    const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:pre-token";
+    for db in databases().await {
+        for revocation in ["sign-out", "revoke"] {
+            // The webhook acts through its own SDK client once it knows the server and the action.
+            type Hook = Arc<Mutex<Option<(Client, DuringRotation)>>>;
+            let hook: Hook = Arc::new(Mutex::new(None));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let hook_url = format!("http://{}/", listener.local_addr().unwrap());
+            let app = axum::Router::new()
+                .route(
+                    "/",
+                    axum::routing::post(|State(hook): State<Hook>, body: String| async move {
+                        let event: serde_json::Value = serde_json::from_str(&body).unwrap();
+                        if event["triggerSource"] == "TokenGeneration_RefreshTokens"
+                            && let Some((c, action)) = hook.lock().await.take()
+                        {
+                            match action {
+                                DuringRotation::SignOutEverywhere { pool } => {
+                                    c.admin_user_global_sign_out()
+                                        .user_pool_id(pool)
+                                        .username("ines")
+                                        .send()
+                                        .await
+                                        .unwrap();
+                                }
+                                DuringRotation::Revoke { refresh_token, client_id } => {
+                                    c.revoke_token().token(refresh_token).client_id(client_id).send().await.unwrap();
+                                }
+                            }
+                        }
+                        r#"{"response": {}}"#
+                    }),
+                )
+                .with_state(hook.clone());
+            let webhook = tokio::spawn(async move { axum::serve(listener, app).await });
+            let mut config = settings(&db.url, None);
+            config.triggers.functions.insert(
+                ARN.into(),
+                userpool::config::FunctionConfig {
+                    webhook: Some(hook_url),
+                    command: None,
+                    lambda_endpoint: None,
+                    region: None,
+                    access_key_id: None,
+                    secret_access_key: None,
+                },
+            );
+            let server = TestServer::start_with(config).await;
+            let c = server.client();
+            let pool = pool_and_user(&c).await;
+            c.update_user_pool()
+                .user_pool_id(&pool)
+                .lambda_config(
+                    aws_sdk_cognitoidentityprovider::types::LambdaConfigType::builder()
+                        .pre_token_generation(ARN)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            let client = app_client(&c, &pool, Some(0)).await;
+            let first = sign_in(&c, &client).await;
+            let refresh = first.refresh_token().unwrap().to_string();
+            let action = match revocation {
+                "sign-out" => DuringRotation::SignOutEverywhere { pool: pool.clone() },
+                _ => DuringRotation::Revoke { refresh_token: refresh.clone(), client_id: client.clone() },
+            };
+            *hook.lock().await = Some((c.clone(), action));
+            let rotated = c.get_tokens_from_refresh_token().client_id(&client).refresh_token(&refresh).send().await;
+            assert!(hook.lock().await.is_none(), "{}: the webhook acted during the rotation", db.label);
+            assert_eq!(
+                error_of(rotated),
+                ("NotAuthorizedException".into(), "Refresh Token has been revoked".into()),
+                "{} ({revocation})",
+                db.label
+            );
+            server.stop().await;
+            webhook.abort();
+        }
+        db.cleanup().await;
+    }
+}
