@@ -79,6 +79,30 @@ pub struct StoredCode {
     pub code_hash: String,
     pub expires_at: i64,
     pub pending_value: Option<String>,
+    /// The attribute value the code was sent to (email and phone verification codes).
+    pub sent_to: Option<String>,
+}
+
+/// A code to store in a user's slot, replacing the slot's previous one.
+#[derive(Debug, Clone)]
+pub struct NewCode<'a> {
+    pub slot: &'a str,
+    pub code_hash: &'a str,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub pending_value: Option<&'a str>,
+    pub sent_to: Option<&'a str>,
+}
+
+/// Attribute changes to write in one transaction, with the aliases they give and the code slots
+/// they void (a code sent to a value that is no longer the user's must not verify anything).
+#[derive(Debug, Clone, Default)]
+pub struct AttributeChange {
+    pub set: Vec<(String, String)>,
+    pub remove: Vec<String>,
+    pub aliases: Vec<(AliasKind, Option<String>)>,
+    pub void_codes: Vec<&'static str>,
+    pub updated_at: i64,
 }
 
 /// One ListUsers filter condition.

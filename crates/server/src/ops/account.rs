@@ -14,7 +14,9 @@ use crate::services::messages::{CodeToSend, deliver_code};
 use crate::services::passwords::new_password_for;
 use crate::services::pools;
 use crate::services::tokens::{access_token_user, refresh_token_hash};
-use crate::services::users::{change_attributes, check_deletable, existing_user, verification_slot};
+use crate::services::users::{
+    attribute_change, change_attributes, check_deletable, conflict, existing_user, verification_slot,
+};
 use crate::triggers::Caller;
 use serde_json::{Map, Value};
 use userpool_model::types::*;
@@ -209,17 +211,29 @@ pub(super) async fn verify_user_attribute(
     let slot = verification_slot(attribute);
     let budget = ("verify-attribute", VERIFY_ATTRIBUTE_PER_HOUR);
     let stored = check_code(ctx, &pool.id, &user.sub, slot, &req.code, budget).await?;
-    // Consumed first, so the code is single-use however many requests race with it.
-    if !ctx.store.consume_code(&pool.id, &user.sub, slot, &stored.code_hash).await? {
+    let mut set = vec![(format!("{attribute}_verified"), "true".to_string())];
+    // A code for the current value verifies it only while it is still the user's value; a code
+    // for a waiting value sets it (the code is voided by any other change of the attribute).
+    let bound = match (&stored.pending_value, &stored.sent_to) {
+        (Some(value), _) => {
+            set.push((attribute.to_string(), value.clone()));
+            None
+        }
+        (None, Some(sent_to)) => Some((attribute, sent_to.as_str())),
+        (None, None) => None,
+    };
+    let change = attribute_change(&pool, &user, set, Vec::new(), ctx.clock.now_ms());
+    // Consumed and applied in one transaction: single use however many requests race with it,
+    // and never applied to a value the code was not sent to. A value that is now another user's
+    // verified alias is AliasExistsException.
+    let verified = ctx
+        .store
+        .verify_attribute(&pool.id, &user.sub, (slot, &stored.code_hash), bound, &change)
+        .await
+        .map_err(|e| conflict(&pool, e, "User account already exists"))?;
+    if !verified {
         return Err(crate::services::codes::code_expired());
     }
-    let flag = format!("{attribute}_verified");
-    let mut set = vec![(flag, "true".to_string())];
-    if let Some(value) = stored.pending_value {
-        set.push((attribute.to_string(), value));
-    }
-    // A value that is now another user's verified alias is AliasExistsException.
-    change_attributes(ctx, &pool, &user, set, Vec::new()).await?;
     Ok(VerifyUserAttributeResponse {})
 }
 

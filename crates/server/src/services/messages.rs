@@ -6,7 +6,7 @@ use crate::delivery::Message;
 use crate::domain::codes;
 use crate::domain::pools::Pool;
 use crate::error::ApiResult;
-use crate::store::UserRow;
+use crate::store::{NewCode, UserRow};
 use crate::triggers::{self, Caller, CustomMessageRequest, Invocation};
 use userpool_model::types::{CodeDeliveryDetailsType, DeliveryMediumType};
 
@@ -79,7 +79,15 @@ pub async fn deliver_code(
     let code = codes::generate();
     let now = ctx.clock.now_ms();
     let digest = codes::digest(&ctx.code_key, &pool.id, &user.sub, &code);
-    ctx.store.put_code(&pool.id, &user.sub, c.slot, &digest, now, now + c.ttl_ms, c.pending_value.as_deref()).await?;
+    let stored = NewCode {
+        slot: c.slot,
+        code_hash: &digest,
+        created_at: now,
+        expires_at: now + c.ttl_ms,
+        pending_value: c.pending_value.as_deref(),
+        sent_to: Some(&c.destination),
+    };
+    ctx.store.put_code(&pool.id, &user.sub, &stored).await?;
     let masked = codes::mask_destination(c.attribute, &c.destination);
     ctx.delivery
         .send(Message {

@@ -10,7 +10,7 @@ use crate::domain::pools::Pool;
 use crate::domain::users::aliases;
 use crate::error::{ApiError, ApiResult};
 use crate::services::{passwords, pools};
-use crate::store::{AliasKind, DocumentRow, NewUser, StoreError, UserRow};
+use crate::store::{AliasKind, AttributeChange, DocumentRow, NewUser, StoreError, UserRow};
 use crate::triggers::{self, Invocation, PreSignUpRequest};
 use std::collections::BTreeMap;
 use userpool_model::types::{AttributeType, GroupType, UserStatusType};
@@ -187,20 +187,25 @@ pub fn verification_slot(attribute: &str) -> &'static str {
     if attribute == "email" { "Verify:email" } else { "Verify:phone_number" }
 }
 
-/// Applies attribute changes and recomputes the user's aliases. A changed email or phone number
-/// is unverified unless the same request verifies it, and a code sent for its old value is void.
-pub async fn change_attributes(
-    ctx: &Ctx,
+/// Attribute changes with what follows from them: a changed email or phone number is unverified
+/// unless the same request verifies it, the aliases are recomputed, and a code sent for the old
+/// value is void (in the same transaction, docs/recovery.md).
+pub fn attribute_change(
     pool: &Pool,
     user: &UserRow,
     set: Vec<(String, String)>,
     remove: Vec<String>,
-) -> ApiResult<()> {
+    at: i64,
+) -> AttributeChange {
     let mut set = set;
+    let mut void_codes = Vec::new();
     for (attribute, flag) in [("email", "email_verified"), ("phone_number", "phone_number_verified")] {
         let changed = set.iter().any(|(n, v)| n == attribute && user.attribute(attribute) != Some(v.as_str()));
         if changed && !set.iter().any(|(n, _)| n == flag) {
             set.push((flag.to_string(), "false".to_string()));
+        }
+        if changed || remove.iter().any(|n| n == attribute) {
+            void_codes.push(verification_slot(attribute));
         }
     }
     let mut after: Vec<(String, String)> =
@@ -210,17 +215,22 @@ pub async fn change_attributes(
         after.push((n.clone(), v.clone()));
     }
     let aliases = aliases(pool, &after);
+    AttributeChange { set, remove, aliases, void_codes, updated_at: at }
+}
+
+/// Applies attribute changes (see `attribute_change`).
+pub async fn change_attributes(
+    ctx: &Ctx,
+    pool: &Pool,
+    user: &UserRow,
+    set: Vec<(String, String)>,
+    remove: Vec<String>,
+) -> ApiResult<()> {
+    let change = attribute_change(pool, user, set, remove, ctx.clock.now_ms());
     ctx.store
-        .update_user_attributes(&pool.id, &user.sub, &set, &remove, &aliases, ctx.clock.now_ms())
+        .update_user_attributes(&pool.id, &user.sub, &change)
         .await
-        .map_err(|e| conflict(pool, e, "User account already exists"))?;
-    for attribute in ["email", "phone_number"] {
-        let changed = set.iter().any(|(n, v)| n == attribute && user.attribute(attribute) != Some(v.as_str()));
-        if changed || remove.iter().any(|n| n == attribute) {
-            ctx.store.delete_code(&pool.id, &user.sub, verification_slot(attribute)).await?;
-        }
-    }
-    Ok(())
+        .map_err(|e| conflict(pool, e, "User account already exists"))
 }
 
 /// Only optional, mutable attributes of the schema can be deleted.

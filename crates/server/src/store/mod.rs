@@ -14,7 +14,9 @@ mod recovery;
 mod tokens;
 mod users;
 
-pub use crate::domain::records::{AliasKind, FilterTarget, NewUser, PasswordRecord, StoredCode, UserFilter, UserRow};
+pub use crate::domain::records::{
+    AliasKind, AttributeChange, FilterTarget, NewCode, NewUser, PasswordRecord, StoredCode, UserFilter, UserRow,
+};
 pub use recovery::RecoveryEvent;
 pub use tokens::{KeyRow, NewRefreshToken, RefreshTokenRow, Rotation};
 

@@ -1,7 +1,9 @@
 //! Users, their attributes, aliases and one-time codes.
 
 use super::{Store, StoreError, StoreResult, is_unique_violation};
-use crate::domain::records::{AliasKind, FilterTarget, NewUser, PasswordRecord, StoredCode, UserFilter, UserRow};
+use crate::domain::records::{
+    AliasKind, AttributeChange, FilterTarget, NewCode, NewUser, PasswordRecord, StoredCode, UserFilter, UserRow,
+};
 use sqlx::any::AnyRow;
 // Dynamic SQL here only splices constant column and table lists and numbered placeholders.
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
@@ -32,6 +34,72 @@ pub(super) async fn write_password(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Takes the user's row lock (PostgreSQL; SQLite's one connection serialises anyway), so that
+/// attribute changes and verifications of one user happen one after the other.
+async fn lock_user(tx: &mut Transaction<'_, Any>, pool_id: &str, sub: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET updated_at = updated_at WHERE pool_id = $1 AND sub = $2")
+        .bind(pool_id)
+        .bind(sub)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn apply_attribute_change(
+    tx: &mut Transaction<'_, Any>,
+    pool_id: &str,
+    sub: &str,
+    change: &AttributeChange,
+) -> StoreResult<()> {
+    lock_user(tx, pool_id, sub).await?;
+    for (name, value) in &change.set {
+        sqlx::query(
+            "INSERT INTO user_attributes (pool_id, sub, name, value) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (pool_id, sub, name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(pool_id)
+        .bind(sub)
+        .bind(name)
+        .bind(value)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for name in &change.remove {
+        sqlx::query("DELETE FROM user_attributes WHERE pool_id = $1 AND sub = $2 AND name = $3")
+            .bind(pool_id)
+            .bind(sub)
+            .bind(name)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for (kind, key) in &change.aliases {
+        sqlx::query("DELETE FROM user_aliases WHERE pool_id = $1 AND sub = $2 AND kind = $3")
+            .bind(pool_id)
+            .bind(sub)
+            .bind(kind.attribute())
+            .execute(&mut **tx)
+            .await?;
+        if let Some(key) = key {
+            insert_alias(tx, pool_id, sub, *kind, key).await?;
+        }
+    }
+    for slot in &change.void_codes {
+        sqlx::query("DELETE FROM user_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3")
+            .bind(pool_id)
+            .bind(sub)
+            .bind(slot)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query("UPDATE users SET updated_at = $3 WHERE pool_id = $1 AND sub = $2")
+        .bind(pool_id)
+        .bind(sub)
+        .bind(change.updated_at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 const USER_COLUMNS: &str = "pool_id, sub, username, status, enabled, created_at, updated_at, password_hash, \
@@ -184,55 +252,59 @@ impl Store {
 
     /// Sets and removes attributes and replaces the user's aliases of the given kinds (None
     /// removes the alias), in one transaction.
-    pub async fn update_user_attributes(
+    /// Applies attribute changes, aliases and voided codes in one transaction, under the user's
+    /// row lock.
+    pub async fn update_user_attributes(&self, pool_id: &str, sub: &str, change: &AttributeChange) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        apply_attribute_change(&mut tx, pool_id, sub, change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// VerifyUserAttribute: consumes the code in `slot` if it is still `code_hash` and, when the
+    /// code is bound to a value, only while `attribute` still has that value; then applies the
+    /// change (the verified flag, a waiting value), all in one transaction under the user's row
+    /// lock, which every attribute change takes first. False, and nothing changed, otherwise.
+    pub async fn verify_attribute(
         &self,
         pool_id: &str,
         sub: &str,
-        set: &[(String, String)],
-        remove: &[String],
-        aliases: &[(AliasKind, Option<String>)],
-        updated_at: i64,
-    ) -> StoreResult<()> {
+        (slot, code_hash): (&str, &str),
+        bound: Option<(&str, &str)>,
+        change: &AttributeChange,
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        for (name, value) in set {
-            sqlx::query(
-                "INSERT INTO user_attributes (pool_id, sub, name, value) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (pool_id, sub, name) DO UPDATE SET value = excluded.value",
-            )
-            .bind(pool_id)
-            .bind(sub)
-            .bind(name)
-            .bind(value)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for name in remove {
-            sqlx::query("DELETE FROM user_attributes WHERE pool_id = $1 AND sub = $2 AND name = $3")
+        lock_user(&mut tx, pool_id, sub).await?;
+        let consumed =
+            sqlx::query("DELETE FROM user_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3 AND code_hash = $4")
                 .bind(pool_id)
                 .bind(sub)
-                .bind(name)
+                .bind(slot)
+                .bind(code_hash)
                 .execute(&mut *tx)
                 .await?;
+        if consumed.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
         }
-        for (kind, key) in aliases {
-            sqlx::query("DELETE FROM user_aliases WHERE pool_id = $1 AND sub = $2 AND kind = $3")
-                .bind(pool_id)
-                .bind(sub)
-                .bind(kind.attribute())
-                .execute(&mut *tx)
-                .await?;
-            if let Some(key) = key {
-                insert_alias(&mut tx, pool_id, sub, *kind, key).await?;
+        if let Some((attribute, value)) = bound {
+            let current: Option<String> =
+                sqlx::query("SELECT value FROM user_attributes WHERE pool_id = $1 AND sub = $2 AND name = $3")
+                    .bind(pool_id)
+                    .bind(sub)
+                    .bind(attribute)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| r.try_get("value"))
+                    .transpose()?;
+            if current.as_deref() != Some(value) {
+                tx.rollback().await?;
+                return Ok(false);
             }
         }
-        sqlx::query("UPDATE users SET updated_at = $3 WHERE pool_id = $1 AND sub = $2")
-            .bind(pool_id)
-            .bind(sub)
-            .bind(updated_at)
-            .execute(&mut *tx)
-            .await?;
+        apply_attribute_change(&mut tx, pool_id, sub, change).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     pub async fn set_user_status(&self, pool_id: &str, sub: &str, status: &str, at: i64) -> StoreResult<bool> {
@@ -374,29 +446,22 @@ impl Store {
 
     /// Stores a user's code for a purpose, replacing any older one (and its pending value).
     #[allow(clippy::too_many_arguments, reason = "the columns of one row")]
-    pub async fn put_code(
-        &self,
-        pool_id: &str,
-        sub: &str,
-        purpose: &str,
-        code_hash: &str,
-        created_at: i64,
-        expires_at: i64,
-        pending_value: Option<&str>,
-    ) -> StoreResult<()> {
+    pub async fn put_code(&self, pool_id: &str, sub: &str, code: &NewCode<'_>) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO user_codes (pool_id, sub, purpose, code_hash, created_at, expires_at, pending_value) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+            "INSERT INTO user_codes (pool_id, sub, purpose, code_hash, created_at, expires_at, pending_value, sent_to) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (pool_id, sub, purpose) DO UPDATE SET code_hash = excluded.code_hash, \
-             created_at = excluded.created_at, expires_at = excluded.expires_at, pending_value = excluded.pending_value",
+             created_at = excluded.created_at, expires_at = excluded.expires_at, \
+             pending_value = excluded.pending_value, sent_to = excluded.sent_to",
         )
         .bind(pool_id)
         .bind(sub)
-        .bind(purpose)
-        .bind(code_hash)
-        .bind(created_at)
-        .bind(expires_at)
-        .bind(pending_value)
+        .bind(code.slot)
+        .bind(code.code_hash)
+        .bind(code.created_at)
+        .bind(code.expires_at)
+        .bind(code.pending_value)
+        .bind(code.sent_to)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -405,7 +470,7 @@ impl Store {
     /// The stored code for a purpose.
     pub async fn find_code(&self, pool_id: &str, sub: &str, purpose: &str) -> StoreResult<Option<StoredCode>> {
         let row = sqlx::query(
-            "SELECT code_hash, expires_at, pending_value FROM user_codes \
+            "SELECT code_hash, expires_at, pending_value, sent_to FROM user_codes \
              WHERE pool_id = $1 AND sub = $2 AND purpose = $3",
         )
         .bind(pool_id)
@@ -418,6 +483,7 @@ impl Store {
                 code_hash: r.try_get("code_hash")?,
                 expires_at: r.try_get("expires_at")?,
                 pending_value: r.try_get("pending_value")?,
+                sent_to: r.try_get("sent_to")?,
             })
         })
         .transpose()

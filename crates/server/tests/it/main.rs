@@ -6,6 +6,7 @@
 
 mod support;
 
+mod attributes;
 mod auth;
 mod groups;
 mod multinode;

@@ -86,7 +86,15 @@ async fn a_code_is_consumed_once_under_concurrency() {
         let store = Store::connect(&db.url).await.unwrap();
         with_pool(&store, "us-east-1_b").await;
         store.create_user(&user("us-east-1_b", "s1", "u", "u@x.io")).await.unwrap();
-        store.put_code("us-east-1_b", "s1", "SignUp", "digest", 1, 10, Some("new@x.io")).await.unwrap();
+        let code = userpool::store::NewCode {
+            slot: "SignUp",
+            code_hash: "digest",
+            created_at: 1,
+            expires_at: 10,
+            pending_value: Some("new@x.io"),
+            sent_to: None,
+        };
+        store.put_code("us-east-1_b", "s1", &code).await.unwrap();
         let stored = store.find_code("us-east-1_b", "s1", "SignUp").await.unwrap().unwrap();
         assert_eq!((stored.expires_at, stored.pending_value.as_deref()), (10, Some("new@x.io")), "{}", db.label);
         let tasks: Vec<_> = (0..50)

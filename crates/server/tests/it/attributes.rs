@@ -1,0 +1,110 @@
+//! Attribute verification under concurrency: a code verifies the value it was sent to and no
+//! other (issue 12, item 1).
+
+use crate::support::{TestServer, databases, messages};
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeType, AuthFlowType, ExplicitAuthFlowsType, MessageActionType, VerifiedAttributeType,
+};
+
+fn attr(name: &str, value: &str) -> AttributeType {
+    AttributeType::builder().name(name).value(value).build().unwrap()
+}
+
+async fn signed_in_user(c: &Client, pool: &str, client: &str, name: &str) -> String {
+    c.admin_create_user()
+        .user_pool_id(pool)
+        .username(name)
+        .message_action(MessageActionType::Suppress)
+        .user_attributes(attr("email", &format!("{name}@old.example.com")))
+        .send()
+        .await
+        .unwrap();
+    c.admin_set_user_password()
+        .user_pool_id(pool)
+        .username(name)
+        .password("Passw0rd!")
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+    let signed_in = c
+        .initiate_auth()
+        .client_id(client)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", name)
+        .auth_parameters("PASSWORD", "Passw0rd!")
+        .send()
+        .await
+        .unwrap();
+    signed_in.authentication_result.unwrap().access_token.unwrap()
+}
+
+/// VerifyUserAttribute racing with UpdateUserAttributes to another address: whatever the order,
+/// the new address is never marked verified by the code sent to the old one. Before the fix the
+/// code was consumed in one step and the flag written from the user as read before in another,
+/// so an update landing between them left `email_verified = true` on the new address.
+#[tokio::test]
+async fn a_code_never_verifies_an_address_it_was_not_sent_to() {
+    for db in databases().await {
+        let server = TestServer::start(&db.url).await;
+        let c = server.client();
+        let pool = c
+            .create_user_pool()
+            .pool_name("verify-race")
+            .auto_verified_attributes(VerifiedAttributeType::Email)
+            .send()
+            .await
+            .unwrap()
+            .user_pool
+            .unwrap()
+            .id
+            .unwrap();
+        let client = c
+            .create_user_pool_client()
+            .user_pool_id(&pool)
+            .client_name("app")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .send()
+            .await
+            .unwrap()
+            .user_pool_client
+            .unwrap()
+            .client_id
+            .unwrap();
+        let mut verified_old = 0;
+        for i in 0..40 {
+            let name = format!("u{i}");
+            let access = signed_in_user(&c, &pool, &client, &name).await;
+            c.get_user_attribute_verification_code()
+                .access_token(&access)
+                .attribute_name("email")
+                .send()
+                .await
+                .unwrap();
+            let sent = messages(&server.url, &pool, &name).await;
+            let code = sent.last().unwrap()["Code"].as_str().unwrap().to_string();
+            let new_address = format!("{name}@new.example.com");
+            let verify = c.verify_user_attribute().access_token(&access).attribute_name("email").code(&code).send();
+            let update =
+                c.update_user_attributes().access_token(&access).user_attributes(attr("email", &new_address)).send();
+            let (verified, updated) = tokio::join!(verify, update);
+            updated.unwrap();
+            verified_old += usize::from(verified.is_ok());
+            let user = c.admin_get_user().user_pool_id(&pool).username(&name).send().await.unwrap();
+            let get = |n: &str| {
+                user.user_attributes().iter().find(|a| a.name() == n).and_then(|a| a.value()).map(str::to_string)
+            };
+            assert_eq!(get("email").as_deref(), Some(new_address.as_str()), "{}: round {i}", db.label);
+            assert_ne!(
+                get("email_verified").as_deref(),
+                Some("true"),
+                "{}: round {i}: the new address is verified",
+                db.label
+            );
+        }
+        eprintln!("{}: the code verified the old address first in {verified_old} of 40 rounds", db.label);
+        server.stop().await;
+        db.cleanup().await;
+    }
+}
