@@ -289,3 +289,43 @@ def test_an_error_echoing_a_huge_value_still_reaches_the_client(cognito_raw, mak
 def test_short_error_messages_keep_their_header(raw):
     resp = raw("DescribeUserPool", {"UserPoolId": "us-east-1_AAAAAAAAA"})
     assert resp.header("x-amzn-ErrorMessage") == "User pool us-east-1_AAAAAAAAA does not exist."
+
+
+# Local mode from a web page (issue 12, item 5): before, CORS answered every origin, and neither
+# the test endpoints nor the API looked at the Host header.
+
+def test_cors_answers_loopback_origins_only(server):
+    def preflight(origin):
+        return http_request(server.url, "OPTIONS", "/", headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-amz-target"})
+    assert preflight("http://localhost:5173").header("Access-Control-Allow-Origin") == "http://localhost:5173"
+    assert preflight("http://127.0.0.1:8080").header("Access-Control-Allow-Origin") == "http://127.0.0.1:8080"
+    for origin in ("https://evil.example", "http://localhost.evil.example", "null"):
+        assert preflight(origin).header("Access-Control-Allow-Origin") is None, origin
+
+
+def test_test_endpoints_answer_loopback_host_names_only(server):
+    path = "/_userpool/messages?userPoolId=us-east-1_AAAAAAAAA"
+    assert http_request(server.url, "GET", path).status == 200
+    port = urllib.parse.urlsplit(server.url).port
+    for host in (f"localhost:{port}", f"[::1]:{port}"):
+        assert http_request(server.url, "GET", path, headers={"Host": host}).status == 200, host
+    rebound = http_request(server.url, "GET", path, headers={"Host": f"rebound.evil.example:{port}"})
+    assert rebound.status == 403 and rebound.data["__type"] == "ForbiddenException", rebound.body
+
+
+def test_reset_refuses_other_origins(server):
+    resp = http_request(server.url, "POST", "/moto-api/reset-auth", headers={"Origin": "https://evil.example"})
+    assert resp.status == 403 and resp.data["__type"] == "ForbiddenException", resp.body
+    resp = http_request(server.url, "POST", "/moto-api/reset-auth", headers={"Sec-Fetch-Site": "cross-site"})
+    assert resp.status == 403, resp.body
+    assert http_request(server.url, "POST", "/moto-api/reset-auth").status == 200
+
+
+def test_local_mode_api_refuses_rebound_host_names(server):
+    port = urllib.parse.urlsplit(server.url).port
+    resp = call_raw(server.url, "ListUserPools", {"MaxResults": 1},
+                    extra_headers={"Host": f"rebound.evil.example:{port}"})
+    assert resp.status == 403 and resp.error_type == "ForbiddenException", resp.body
+    assert call_raw(server.url, "ListUserPools", {"MaxResults": 1}).status == 200

@@ -37,6 +37,7 @@ async fn bench_profile(profile: &'static str, params: HashParams, quick: bool, r
         account_id: "000000000000".into(),
         hashing: params,
         hash_concurrency: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        hash_queue: 4096,
         credentials: None,
         test_endpoints: true,
         // Budgets and quota off: the benchmark measures the work, not the limits.
@@ -44,6 +45,7 @@ async fn bench_profile(profile: &'static str, params: HashParams, quick: bool, r
             confirm_attempts_per_hour: u32::MAX,
             forgot_password_per_hour: u32::MAX,
             rate_limit_per_second: 0,
+            auth_rate_limit_per_second: 0,
             ..RecoverySettings::default()
         },
         issuer_base: None,
@@ -51,6 +53,9 @@ async fn bench_profile(profile: &'static str, params: HashParams, quick: bool, r
         smtp: None,
         sms: None,
         tls_ca_file: None,
+        cors_allowed_origins: Vec::new(),
+        allowed_hosts: Vec::new(),
+        master_key: None,
     };
     let ctx = Arc::new(Ctx::new(settings, Arc::new(SystemClock)).await.expect("context"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

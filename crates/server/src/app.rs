@@ -3,17 +3,21 @@
 use crate::ctx::Ctx;
 use crate::protocol;
 use axum::Router;
-use axum::http::{HeaderName, Method};
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::routing::post;
 use std::sync::Arc;
-use tower_http::cors::{AllowHeaders, Any, CorsLayer};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 pub fn router(ctx: Arc<Ctx>) -> Router {
     let router = Router::new().route("/", post(protocol::handle));
-    let router = protocol::side_routes::add(router, ctx.settings.test_endpoints);
-    // Browser SDKs call the API cross-origin and read these headers to decode errors.
+    let router = protocol::side_routes::add(router, &ctx);
+    // Browser SDKs call the API cross-origin and read these headers to decode errors; only pages
+    // served from loopback origins or configured ones may (docs/operating.md#security-model).
+    let origins = Arc::clone(&ctx);
     let cors = CorsLayer::new()
-        .allow_origin(Any)
+        .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+            origin.to_str().is_ok_and(|o| protocol::origins::origin_allowed(&origins.settings, o))
+        }))
         .allow_methods([Method::POST, Method::GET, Method::OPTIONS])
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([
@@ -26,7 +30,7 @@ pub fn router(ctx: Arc<Ctx>) -> Router {
     // setups read it from the preflight too.
     let expose_on_preflight = tower_http::set_header::SetResponseHeaderLayer::if_not_present(
         axum::http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        axum::http::HeaderValue::from_static("x-amzn-requestid,x-amzn-errortype,x-amzn-errormessage,date"),
+        HeaderValue::from_static("x-amzn-requestid,x-amzn-errortype,x-amzn-errormessage,date"),
     );
     router.fallback(protocol::side_routes::not_found).layer(cors).layer(expose_on_preflight).with_state(ctx)
 }
@@ -38,8 +42,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let outbox = tokio::spawn(ctx.delivery.clone().run_outbox());
+    let maintenance = tokio::spawn(crate::services::maintenance::run(Arc::clone(&ctx)));
     let served = axum::serve(listener, router(ctx)).with_graceful_shutdown(shutdown).await;
     // Unsent mail stays in the outbox for the next start (or another node).
     outbox.abort();
+    maintenance.abort();
     served
 }

@@ -57,6 +57,15 @@ pub struct ServeArgs {
     /// TooManyRequestsException (Cognito: 30); 0 turns the quota off.
     #[arg(long, env = "USERPOOL_RECOVERY_RATE_LIMIT")]
     pub recovery_rate_limit: Option<u32>,
+    /// Requests per second per pool for the UserAuthentication operations (InitiateAuth,
+    /// AdminInitiateAuth, AdminRespondToAuthChallenge; RespondToAuthChallenge gets three times
+    /// as many) before TooManyRequestsException (Cognito: 120); 0 turns the quota off.
+    #[arg(long, env = "USERPOOL_AUTH_RATE_LIMIT")]
+    pub auth_rate_limit: Option<u32>,
+    /// A file holding the master key (64 hex digits) that seals the signing keys and the code
+    /// key at rest; `USERPOOL_MASTER_KEY` may give the hex instead.
+    #[arg(long, env = "USERPOOL_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
 }
 
 fn sensitive_arg(value: &str) -> Result<Sensitive<String>, std::convert::Infallible> {
@@ -93,6 +102,10 @@ pub struct FileConfig {
     pub confirm_attempts_per_hour: Option<u32>,
     pub forgot_password_per_hour: Option<u32>,
     pub recovery_rate_limit: Option<u32>,
+    pub auth_rate_limit: Option<u32>,
+    /// Hashing jobs that may wait for a hashing thread before TooManyRequestsException
+    /// (default: 64 per thread).
+    pub hash_queue: Option<usize>,
     pub issuer_base: Option<String>,
     /// How to run each Lambda ARN that pools name in their LambdaConfig.
     #[serde(default)]
@@ -105,6 +118,13 @@ pub struct FileConfig {
     pub sms: Option<SmsSettings>,
     /// PEM file of the CA certificates trusted for outgoing TLS (default: the system's).
     pub tls_ca_file: Option<PathBuf>,
+    /// Web origins besides loopback ones (`http://localhost:*` …) that browsers may call from.
+    #[serde(default)]
+    pub cors_allowed_origins: Vec<String>,
+    /// Host names besides loopback ones that the test endpoints (and, in local mode, the API)
+    /// answer to.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// Account-recovery limits (docs/cognito-facts.md#reset-code-properties, #quotas).
@@ -118,6 +138,8 @@ pub struct RecoverySettings {
     pub forgot_password_per_hour: u32,
     /// UserAccountRecovery requests per second per pool; 0 is off.
     pub rate_limit_per_second: u32,
+    /// UserAuthentication requests per second per pool; 0 is off.
+    pub auth_rate_limit_per_second: u32,
 }
 
 impl Default for RecoverySettings {
@@ -127,6 +149,7 @@ impl Default for RecoverySettings {
             confirm_attempts_per_hour: 5,
             forgot_password_per_hour: 5,
             rate_limit_per_second: 30,
+            auth_rate_limit_per_second: 120,
         }
     }
 }
@@ -147,6 +170,8 @@ pub struct Settings {
     pub account_id: String,
     pub hashing: HashParams,
     pub hash_concurrency: usize,
+    /// Hashing jobs that may wait; past that, TooManyRequestsException.
+    pub hash_queue: usize,
     /// None: local mode, any well-formed signature is accepted.
     pub credentials: Option<Credentials>,
     /// /_userpool/messages and /moto-api/* are served.
@@ -158,6 +183,27 @@ pub struct Settings {
     pub smtp: Option<SmtpSettings>,
     pub sms: Option<SmsSettings>,
     pub tls_ca_file: Option<PathBuf>,
+    /// Origins allowed besides loopback ones (exact `scheme://host[:port]`).
+    pub cors_allowed_origins: Vec<String>,
+    /// Host names allowed besides loopback ones, for the test endpoints and local mode's API.
+    pub allowed_hosts: Vec<String>,
+    /// The 32-byte master key that seals secrets at rest; None: they are stored in clear.
+    pub master_key: Option<Sensitive<Vec<u8>>>,
+}
+
+/// The master key from `--master-key-file` or `USERPOOL_MASTER_KEY`: 64 hex digits.
+pub fn master_key(file: Option<&std::path::Path>) -> Result<Option<Sensitive<Vec<u8>>>, String> {
+    let hex_text = match file {
+        Some(path) => {
+            std::fs::read_to_string(path).map_err(|e| format!("--master-key-file {}: {e}", path.display()))?
+        }
+        None => match std::env::var("USERPOOL_MASTER_KEY") {
+            Ok(value) => value,
+            Err(_) => return Ok(None),
+        },
+    };
+    let key = hex::decode(hex_text.trim()).ok().filter(|k| k.len() == 32);
+    key.map(|k| Some(Sensitive(k))).ok_or_else(|| "the master key must be 64 hexadecimal digits (32 bytes)".into())
 }
 
 /// argon2id cost parameters.
@@ -339,6 +385,7 @@ impl std::fmt::Debug for Settings {
             .field("account_id", &self.account_id)
             .field("hashing", &self.hashing)
             .field("hash_concurrency", &self.hash_concurrency)
+            .field("hash_queue", &self.hash_queue)
             .field("credentials", &self.credentials)
             .field("test_endpoints", &self.test_endpoints)
             .field("recovery", &self.recovery)
@@ -347,6 +394,9 @@ impl std::fmt::Debug for Settings {
             .field("smtp", &self.smtp)
             .field("sms", &self.sms)
             .field("tls_ca_file", &self.tls_ca_file)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("master_key", &self.master_key)
             .finish()
     }
 }
@@ -433,6 +483,10 @@ impl Settings {
                 .recovery_rate_limit
                 .or(file.recovery_rate_limit)
                 .unwrap_or(defaults.rate_limit_per_second),
+            auth_rate_limit_per_second: args
+                .auth_rate_limit
+                .or(file.auth_rate_limit)
+                .unwrap_or(defaults.auth_rate_limit_per_second),
         };
         if let Some(sms) = &file.sms {
             sms.check()?;
@@ -448,15 +502,18 @@ impl Settings {
             timeout_ms: file.trigger_timeout_ms.unwrap_or(TriggerSettings::default().timeout_ms),
         };
         let local = credentials.is_none();
+        let master_key = master_key(args.master_key_file.as_deref())?;
+        let hash_concurrency = file
+            .hash_concurrency
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
         Ok(Settings {
             bind,
             database_url,
             region,
             account_id,
             hashing,
-            hash_concurrency: file
-                .hash_concurrency
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get)),
+            hash_concurrency,
+            hash_queue: file.hash_queue.unwrap_or(64 * hash_concurrency),
             credentials,
             test_endpoints: local || file.enable_test_endpoints.unwrap_or(false),
             recovery,
@@ -465,6 +522,9 @@ impl Settings {
             smtp: file.smtp,
             sms: file.sms,
             tls_ca_file: file.tls_ca_file,
+            cors_allowed_origins: file.cors_allowed_origins,
+            allowed_hosts: file.allowed_hosts,
+            master_key,
         })
     }
 }

@@ -8,6 +8,7 @@ use crate::hashing::PasswordHasher;
 use crate::keys::KeyCache;
 use crate::metrics::Metrics;
 use crate::quota::RateQuota;
+use crate::sealing::Sealer;
 use crate::store::Store;
 use crate::tls::TlsConnector;
 use crate::triggers::TriggerRunner;
@@ -22,8 +23,13 @@ pub struct Ctx {
     pub delivery: Delivery,
     /// HMAC key for one-time codes, generated at first start and kept with the data.
     pub code_key: Vec<u8>,
+    /// Seals secrets at rest under the master key, when one is configured.
+    pub sealer: Sealer,
     /// The UserAccountRecovery request quota.
     pub recovery_quota: RateQuota,
+    /// The UserAuthentication request quota, and RespondToAuthChallenge's (three times as many).
+    pub auth_quota: RateQuota,
+    pub challenge_quota: RateQuota,
     /// Parsed token signing keys.
     pub keys: KeyCache,
     pub metrics: Arc<Metrics>,
@@ -36,12 +42,9 @@ pub struct Ctx {
 impl Ctx {
     pub async fn new(settings: Settings, clock: Arc<dyn Clock>) -> Result<Ctx, String> {
         let store = Store::connect(&settings.database_url).await.map_err(|e| format!("database: {e}"))?;
-        let hasher = PasswordHasher::new(settings.hashing, settings.hash_concurrency)?;
-        let code_key = store
-            .server_secret("code-hmac-key", || hex::encode(rand::random::<[u8; 32]>()))
-            .await
-            .map_err(|e| format!("database: {e}"))?;
-        let code_key = hex::decode(code_key).map_err(|e| format!("stored code key: {e}"))?;
+        let hasher = PasswordHasher::with_queue(settings.hashing, settings.hash_concurrency, settings.hash_queue)?;
+        let sealer = Sealer::new(settings.master_key.as_deref().map(Vec::as_slice))?;
+        let code_key = crate::sealing::open_server_secrets(&store, &sealer).await?;
         let tls = Arc::new(TlsConnector::new(settings.tls_ca_file.clone()));
         let metrics = Arc::new(Metrics::default());
         let triggers = TriggerRunner::new(
@@ -60,6 +63,8 @@ impl Ctx {
             Arc::clone(&tls),
         );
         let recovery_quota = RateQuota::new(settings.recovery.rate_limit_per_second);
+        let auth_rate = settings.recovery.auth_rate_limit_per_second;
+        let (auth_quota, challenge_quota) = (RateQuota::new(auth_rate), RateQuota::new(auth_rate.saturating_mul(3)));
         Ok(Ctx {
             settings,
             store,
@@ -67,7 +72,10 @@ impl Ctx {
             clock,
             delivery,
             code_key,
+            sealer,
             recovery_quota,
+            auth_quota,
+            challenge_quota,
             keys: KeyCache::default(),
             metrics,
             tls,

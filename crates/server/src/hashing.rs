@@ -11,6 +11,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
@@ -41,6 +42,9 @@ type Job = Box<dyn FnOnce() + Send>;
 pub struct PasswordHasher {
     params: HashParams,
     jobs: Sender<Job>,
+    /// Jobs sent and not yet started, and how many may be.
+    waiting: Arc<AtomicUsize>,
+    queue: usize,
 }
 
 /// One hashing thread: runs jobs until every `PasswordHasher` clone is dropped.
@@ -91,6 +95,13 @@ fn parse_phc(s: &str) -> Option<(HashParams, Vec<u8>, Vec<u8>)> {
 
 impl PasswordHasher {
     pub fn new(params: HashParams, concurrency: usize) -> Result<PasswordHasher, String> {
+        Self::with_queue(params, concurrency, 64 * concurrency.max(1))
+    }
+
+    /// With at most `queue` jobs waiting for a thread: past that, work is refused with
+    /// TooManyRequestsException rather than queued without bound (a flood of sign-ins would
+    /// otherwise hold every caller for as long as the queue takes to drain).
+    pub fn with_queue(params: HashParams, concurrency: usize, queue: usize) -> Result<PasswordHasher, String> {
         argon2_for(params).map_err(|e| format!("invalid argon2 parameters {params:?}: {e}"))?;
         let (jobs, receiver) = channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
@@ -101,7 +112,12 @@ impl PasswordHasher {
                 .spawn(move || hashing_thread(&receiver))
                 .map_err(|e| format!("cannot start a hashing thread: {e}"))?;
         }
-        Ok(PasswordHasher { params, jobs })
+        Ok(PasswordHasher { params, jobs, waiting: Arc::new(AtomicUsize::new(0)), queue: queue.max(1) })
+    }
+
+    /// Jobs sent and not yet started.
+    pub fn jobs_waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
     }
 
     pub fn params(&self) -> HashParams {
@@ -111,8 +127,14 @@ impl PasswordHasher {
     /// Runs CPU-heavy work (hashes, SRP, RSA key generation) on the hashing threads, in order of
     /// arrival.
     pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+        let queue = self.queue;
+        if self.waiting.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < queue).then_some(n + 1)).is_err() {
+            return Err(crate::api_error!(TooManyRequestsException, "Rate exceeded"));
+        }
         let (answer, answered) = tokio::sync::oneshot::channel();
+        let waiting = Arc::clone(&self.waiting);
         let job: Job = Box::new(move || {
+            waiting.fetch_sub(1, Ordering::SeqCst);
             let _ = answer.send(work());
         });
         self.jobs.send(job).map_err(|_| ApiError::internal("the hashing threads have stopped"))?;
@@ -189,5 +211,45 @@ mod tests {
     fn owasp_parameters_are_accepted() {
         assert!(PasswordHasher::new(HashParams::OWASP, 2).is_ok());
         assert!(PasswordHasher::new(HashParams { memory_kib: 1, iterations: 0, parallelism: 0 }, 2).is_err());
+    }
+
+    /// Issue 12, item 6: the queue is bounded; a job past it is refused at once.
+    #[tokio::test]
+    async fn a_full_queue_refuses_work() {
+        let hasher = PasswordHasher::with_queue(HashParams::TEST, 1, 2).unwrap();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let busy = {
+            let hasher = hasher.clone();
+            tokio::spawn(async move {
+                hasher
+                    .run(move || {
+                        let _ = started.send(());
+                        let _ = wait.recv();
+                    })
+                    .await
+            })
+        };
+        running.await.unwrap();
+        let queued: Vec<_> = (0..2)
+            .map(|i| {
+                tokio::spawn({
+                    let hasher = hasher.clone();
+                    async move { hasher.run(move || i).await }
+                })
+            })
+            .collect();
+        // Let both queue behind the busy thread.
+        while hasher.jobs_waiting() < 2 {
+            tokio::task::yield_now().await;
+        }
+        let refused = hasher.run(|| 9).await.unwrap_err();
+        assert_eq!((refused.code().as_str(), refused.message()), ("TooManyRequestsException", "Rate exceeded"));
+        release.send(()).unwrap();
+        busy.await.unwrap().unwrap();
+        for (i, q) in queued.into_iter().enumerate() {
+            assert_eq!(q.await.unwrap().unwrap(), i);
+        }
+        assert_eq!(hasher.run(|| 7).await.unwrap(), 7, "the queue takes work again once it drains");
     }
 }

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod ops;
 pub mod protocol;
 pub mod quota;
+pub mod sealing;
 pub mod services;
 pub mod sigv4;
 pub mod sms;

@@ -29,6 +29,16 @@ enum Command {
         #[command(flatten)]
         server: ServeArgs,
     },
+    /// Seal the signing keys and the code key under a new master key (the current one from
+    /// --master-key-file or USERPOOL_MASTER_KEY; none if the database is in clear). Stop the
+    /// servers first; start them again with the new key.
+    RotateMasterKey {
+        /// A file holding the new master key (64 hex digits).
+        #[arg(long)]
+        new_master_key_file: std::path::PathBuf,
+        #[command(flatten)]
+        server: ServeArgs,
+    },
 }
 
 async fn shutdown_signal() {
@@ -72,6 +82,16 @@ async fn rotate_keys(pool: Option<String>, args: ServeArgs) -> Result<(), String
     Ok(())
 }
 
+async fn rotate_master_key(new_key_file: std::path::PathBuf, args: ServeArgs) -> Result<(), String> {
+    let ctx = Ctx::new(Settings::resolve(args)?, Arc::new(SystemClock)).await?;
+    let new_key = userpool::config::master_key(Some(&new_key_file))?.ok_or("no new master key")?;
+    let new = userpool::sealing::Sealer::new(Some(new_key.as_slice()))?;
+    userpool::sealing::reseal(&ctx.store, &ctx.sealer, &new).await?;
+    ctx.store.close().await;
+    println!("the signing keys and the code key are sealed under the new master key");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -88,6 +108,9 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Serve(args) => runtime.block_on(run(args)),
         Command::RotateKeys { pool, server } => runtime.block_on(rotate_keys(pool, server)),
+        Command::RotateMasterKey { new_master_key_file, server } => {
+            runtime.block_on(rotate_master_key(new_master_key_file, server))
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -28,6 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "keys",
             "triggers",
             "quota",
+            "sealing",
         ],
     ),
     ("context", &["ctx"]),

@@ -95,7 +95,7 @@ fn userpool_command(binary: &str, port: u16, data_dir: &str, database_url: Optio
     c.args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--data-dir", data_dir]);
     // Budgets and the quota off: the benchmark measures the work, not the limits.
     c.args(["--confirm-attempts-per-hour", "1000000", "--forgot-password-per-hour", "1000000"]);
-    c.args(["--recovery-rate-limit", "0"]);
+    c.args(["--recovery-rate-limit", "0", "--auth-rate-limit", "0"]);
     if let Some(url) = database_url {
         c.args(["--database-url", url]);
     }

@@ -8,32 +8,37 @@ use crate::domain::attributes::check_writable;
 use crate::domain::password_policy::Wording;
 use crate::domain::users::attribute_types;
 use crate::error::ApiResult;
-use crate::services::clients::{check_client_secret, load_client};
+use crate::services::clients::{can_read, check_client_secret, check_client_writes, load_client};
 use crate::services::codes::{HOUR_MS, attempts_exceeded, check_code};
 use crate::services::messages::{CodeToSend, deliver_code};
 use crate::services::passwords::new_password_for;
 use crate::services::pools;
-use crate::services::tokens::{access_token_user, refresh_token_hash};
+use crate::services::tokens::{TokenUser, access_token_user, refresh_token_hash};
 use crate::services::users::{
     attribute_change, change_attributes, check_deletable, conflict, existing_user, verification_slot,
 };
 use crate::triggers::Caller;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use userpool_model::types::*;
 
 /// Cognito's code-security quotas (docs/cognito-facts.md#quotas), per user per hour.
 const CHANGE_PASSWORD_PER_HOUR: i64 = 5;
 const ATTRIBUTE_CODES_PER_HOUR: i64 = 5;
+/// The counter of verification codes sent, shared by UpdateUserAttributes and
+/// GetUserAttributeVerificationCode.
+const ATTRIBUTE_CODES: &str = "attribute-code";
 const VERIFY_ATTRIBUTE_PER_HOUR: i64 = 15;
 /// Attribute verification codes are valid 24 hours (docs/cognito-facts.md#reset-code-properties).
 const ATTRIBUTE_CODE_TTL_MS: i64 = 24 * HOUR_MS;
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GetUser.html
 pub(super) async fn get_user(ctx: &Ctx, req: GetUserRequest) -> ApiResult<GetUserResponse> {
-    let (_, user, _) = access_token_user(ctx, &req.access_token).await?;
+    let TokenUser { user, client, .. } = access_token_user(ctx, &req.access_token).await?;
+    let readable: Vec<String> =
+        user.attributes.iter().map(|(n, _)| n.clone()).filter(|n| can_read(&client, n)).collect();
     Ok(GetUserResponse {
         username: user.username.clone().into(),
-        user_attributes: attribute_types(&user, None),
+        user_attributes: attribute_types(&user, Some(&readable)),
         mfa_options: None,
         preferred_mfa_setting: None,
         user_mfa_setting_list: None,
@@ -42,7 +47,7 @@ pub(super) async fn get_user(ctx: &Ctx, req: GetUserRequest) -> ApiResult<GetUse
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ChangePassword.html
 pub(super) async fn change_password(ctx: &Ctx, req: ChangePasswordRequest) -> ApiResult<ChangePasswordResponse> {
-    let (pool, user, _) = access_token_user(ctx, &req.access_token).await?;
+    let TokenUser { pool, user, .. } = access_token_user(ctx, &req.access_token).await?;
     ctx.recovery_quota.check(&pool.id, ctx.clock.now_ms())?;
     let now = ctx.clock.now_ms();
     if ctx.store.bump_counter(&pool.id, &user.sub, "change-password", now, HOUR_MS).await? > CHANGE_PASSWORD_PER_HOUR {
@@ -56,23 +61,6 @@ pub(super) async fn change_password(ctx: &Ctx, req: ChangePasswordRequest) -> Ap
     let record = new_password_for(ctx, &pool, &user, &req.proposed_password, Wording::DidNotConform).await?;
     ctx.store.replace_password(&pool.id, &user.sub, &record, None, None, Some(stored), ctx.clock.now_ms()).await?;
     Ok(ChangePasswordResponse {})
-}
-
-/// The attributes an access token's client may write: all of them unless the client lists its
-/// WriteAttributes. The verified flags are never the user's to set: the codes are for that.
-async fn check_client_writes(ctx: &Ctx, claims: &Map<String, Value>, names: &[&str]) -> ApiResult<()> {
-    let unauthorized = || api_error!(NotAuthorizedException, "A client attempted to write unauthorized attribute");
-    if names.iter().any(|n| matches!(*n, "email_verified" | "phone_number_verified")) {
-        return Err(unauthorized());
-    }
-    let client_id = claims.get("client_id").and_then(Value::as_str).unwrap_or_default();
-    if let Ok((_, client)) = load_client(ctx, client_id).await
-        && let Some(allowed) = client.write_attributes.as_deref().filter(|a| !a.is_empty())
-        && names.iter().any(|n| !allowed.iter().any(|a| a == n))
-    {
-        return Err(unauthorized());
-    }
-    Ok(())
 }
 
 /// A verification code for the user's email or phone number (or the value waiting to replace
@@ -115,9 +103,9 @@ pub(super) async fn update_user_attributes(
     ctx: &Ctx,
     req: UpdateUserAttributesRequest,
 ) -> ApiResult<UpdateUserAttributesResponse> {
-    let (pool, user, claims) = access_token_user(ctx, &req.access_token).await?;
+    let TokenUser { pool, user, claims, client } = access_token_user(ctx, &req.access_token).await?;
     let names: Vec<&str> = req.user_attributes.iter().map(|a| a.name.as_str()).collect();
-    check_client_writes(ctx, &claims, &names).await?;
+    check_client_writes(&client, &names)?;
     let schema = pool.config.schema_attributes.clone().unwrap_or_default();
     check_writable(&schema, &req.user_attributes, false)?;
     let wait_for_verification = |attribute: &str| {
@@ -141,6 +129,16 @@ pub(super) async fn update_user_attributes(
             _ => set.push((a.name.clone(), value)),
         }
     }
+    // Each code it sends counts against the user's hourly budget of verification codes, checked
+    // before anything changes (the model lists no LimitExceededException for this operation:
+    // docs/compatibility.md).
+    for _ in &codes {
+        let now = ctx.clock.now_ms();
+        if ctx.store.bump_counter(&pool.id, &user.sub, ATTRIBUTE_CODES, now, HOUR_MS).await? > ATTRIBUTE_CODES_PER_HOUR
+        {
+            return Err(api_error!(TooManyRequestsException, "Attempt limit exceeded, please try after some time."));
+        }
+    }
     change_attributes(ctx, &pool, &user, set, Vec::new()).await?;
     let caller = Caller {
         client_id: claims.get("client_id").and_then(Value::as_str),
@@ -160,9 +158,9 @@ pub(super) async fn delete_user_attributes(
     ctx: &Ctx,
     req: DeleteUserAttributesRequest,
 ) -> ApiResult<DeleteUserAttributesResponse> {
-    let (pool, user, claims) = access_token_user(ctx, &req.access_token).await?;
+    let TokenUser { pool, user, client, .. } = access_token_user(ctx, &req.access_token).await?;
     let names: Vec<&str> = req.user_attribute_names.iter().map(String::as_str).collect();
-    check_client_writes(ctx, &claims, &names).await?;
+    check_client_writes(&client, &names)?;
     check_deletable(&pool, &req.user_attribute_names)?;
     change_attributes(ctx, &pool, &user, Vec::new(), req.user_attribute_names.clone()).await?;
     Ok(DeleteUserAttributesResponse {})
@@ -173,7 +171,7 @@ pub(super) async fn get_user_attribute_verification_code(
     ctx: &Ctx,
     req: GetUserAttributeVerificationCodeRequest,
 ) -> ApiResult<GetUserAttributeVerificationCodeResponse> {
-    let (pool, user, claims) = access_token_user(ctx, &req.access_token).await?;
+    let TokenUser { pool, user, claims, .. } = access_token_user(ctx, &req.access_token).await?;
     let attribute = verifiable(&req.attribute_name)?;
     // A value waiting for verification is the one to verify; otherwise the current one.
     let pending =
@@ -188,7 +186,7 @@ pub(super) async fn get_user_attribute_verification_code(
         }
     };
     let now = ctx.clock.now_ms();
-    if ctx.store.bump_counter(&pool.id, &user.sub, "attribute-code", now, HOUR_MS).await? > ATTRIBUTE_CODES_PER_HOUR {
+    if ctx.store.bump_counter(&pool.id, &user.sub, ATTRIBUTE_CODES, now, HOUR_MS).await? > ATTRIBUTE_CODES_PER_HOUR {
         return Err(attempts_exceeded());
     }
     let caller = Caller {
@@ -206,7 +204,7 @@ pub(super) async fn verify_user_attribute(
     ctx: &Ctx,
     req: VerifyUserAttributeRequest,
 ) -> ApiResult<VerifyUserAttributeResponse> {
-    let (pool, user, _) = access_token_user(ctx, &req.access_token).await?;
+    let TokenUser { pool, user, .. } = access_token_user(ctx, &req.access_token).await?;
     let attribute = verifiable(&req.attribute_name)?;
     let slot = verification_slot(attribute);
     let budget = ("verify-attribute", VERIFY_ATTRIBUTE_PER_HOUR);
@@ -239,14 +237,14 @@ pub(super) async fn verify_user_attribute(
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_DeleteUser.html
 pub(super) async fn delete_user(ctx: &Ctx, req: DeleteUserRequest) -> ApiResult<()> {
-    let (pool, user, _) = access_token_user(ctx, &req.access_token).await?;
+    let TokenUser { pool, user, .. } = access_token_user(ctx, &req.access_token).await?;
     ctx.store.delete_user(&pool.id, &user.sub).await?;
     Ok(())
 }
 
 /// https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_GlobalSignOut.html
 pub(super) async fn global_sign_out(ctx: &Ctx, req: GlobalSignOutRequest) -> ApiResult<GlobalSignOutResponse> {
-    let (pool, user, _) = access_token_user(ctx, &req.access_token).await?;
+    let TokenUser { pool, user, .. } = access_token_user(ctx, &req.access_token).await?;
     ctx.store.sign_out_everywhere(&pool.id, &user.sub, ctx.clock.now_ms()).await?;
     Ok(GlobalSignOutResponse {})
 }

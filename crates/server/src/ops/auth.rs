@@ -62,6 +62,7 @@ pub(super) async fn initiate_auth(
     req: InitiateAuthRequest,
 ) -> ApiResult<InitiateAuthResponse> {
     let (pool, client) = load_client(ctx, &req.client_id).await?;
+    ctx.auth_quota.check(&pool.id, ctx.clock.now_ms())?;
     let origin = &Origin { validation_data: req.client_metadata.clone(), ..origin.clone() };
     let params = req.auth_parameters.map(Sensitive::into_inner).unwrap_or_default();
     let outcome = match req.auth_flow {
@@ -107,6 +108,7 @@ pub(super) async fn admin_initiate_auth(
     req: AdminInitiateAuthRequest,
 ) -> ApiResult<AdminInitiateAuthResponse> {
     let (pool, client) = load_pool_client(ctx, &req.user_pool_id, &req.client_id).await?;
+    ctx.auth_quota.check(&pool.id, ctx.clock.now_ms())?;
     let origin = &Origin { validation_data: req.client_metadata.clone(), ..origin.clone() };
     let params = req.auth_parameters.map(Sensitive::into_inner).unwrap_or_default();
     let outcome = match req.auth_flow {
@@ -140,6 +142,7 @@ pub(super) async fn respond_to_auth_challenge(
     req: RespondToAuthChallengeRequest,
 ) -> ApiResult<RespondToAuthChallengeResponse> {
     let (pool, client) = load_client(ctx, &req.client_id).await?;
+    ctx.challenge_quota.check(&pool.id, ctx.clock.now_ms())?;
     let origin = &Origin { client_metadata: req.client_metadata.clone(), ..origin.clone() };
     let responses = req.challenge_responses.map(Sensitive::into_inner).unwrap_or_default();
     let session = req.session.as_deref().map(String::as_str);
@@ -159,6 +162,7 @@ pub(super) async fn admin_respond_to_auth_challenge(
     req: AdminRespondToAuthChallengeRequest,
 ) -> ApiResult<AdminRespondToAuthChallengeResponse> {
     let (pool, client) = load_pool_client(ctx, &req.user_pool_id, &req.client_id).await?;
+    ctx.auth_quota.check(&pool.id, ctx.clock.now_ms())?;
     let origin = &Origin { client_metadata: req.client_metadata.clone(), ..origin.clone() };
     let responses = req.challenge_responses.map(Sensitive::into_inner).unwrap_or_default();
     let session = req.session.as_deref().map(String::as_str);

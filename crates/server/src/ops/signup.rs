@@ -7,7 +7,7 @@ use crate::domain::password_policy::{self, Wording};
 use crate::domain::pools::Pool;
 use crate::domain::users;
 use crate::error::{ApiError, ApiResult};
-use crate::services::clients::{check_secret_hash, load_client};
+use crate::services::clients::{check_client_writes, check_secret_hash, load_client};
 use crate::services::codes::{HOUR_MS, attempts_exceeded, check_code, code_expired};
 use crate::services::messages::{CodeToSend, deliver_code};
 use crate::services::passwords::password_record;
@@ -78,10 +78,9 @@ pub(super) async fn sign_up(ctx: &Ctx, req: SignUpRequest) -> ApiResult<SignUpRe
     };
     password_policy::check(&pool.password_policy(), password, Wording::DidNotConform)?;
     let given = req.user_attributes.clone().unwrap_or_default();
-    // A public caller cannot verify its own email or phone number: that is what the code is for.
-    if given.iter().any(|a| a.name == "email_verified" || a.name == "phone_number_verified") {
-        return Err(api_error!(NotAuthorizedException, "A client attempted to write unauthorized attribute"));
-    }
+    // The client's WriteAttributes; never a developer-only attribute or a verified flag (a public
+    // caller cannot verify its own email or phone number: that is what the code is for).
+    check_client_writes(&client, &given.iter().map(|a| a.name.as_str()).collect::<Vec<_>>())?;
     let schema = pool.config.schema_attributes.clone().unwrap_or_default();
     check_writable(&schema, &given, true)?;
     let Identity { sub, username: internal, mut attributes } = new_identity(&pool, &req.username, &given)?;

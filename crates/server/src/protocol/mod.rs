@@ -2,6 +2,7 @@
 //! HTTP stops here: below this module, operations see a validated request value and return a
 //! value or an `ApiError`.
 
+pub mod origins;
 pub mod side_routes;
 
 use crate::ctx::Ctx;
@@ -24,6 +25,18 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The single API endpoint.
 pub async fn handle(State(ctx): State<Arc<Ctx>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    // Local mode checks no signature, so it answers only requests that name it by a loopback
+    // (or configured) host: a page cannot reach it by rebinding its own name to 127.0.0.1.
+    if ctx.settings.credentials.is_none()
+        && ctx.settings.bind.ip().is_loopback()
+        && !origins::host_allowed(&ctx.settings, &headers)
+    {
+        let e = api_error!(
+            ForbiddenException,
+            "In local mode the API answers only requests addressed to a loopback host name."
+        );
+        return error_response(&uuid::Uuid::new_v4().to_string(), &e);
+    }
     let request_id = uuid::Uuid::new_v4().to_string();
     let started = Instant::now();
     let (operation, result) = call(&ctx, &method, &uri, &headers, body).await;

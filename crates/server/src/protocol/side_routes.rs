@@ -14,19 +14,44 @@ use serde_json::json;
 use std::sync::Arc;
 
 /// The side routes, and with `test_endpoints` (local mode) the ones tests read state through.
-pub(crate) fn add(router: Router<Arc<Ctx>>, test_endpoints: bool) -> Router<Arc<Ctx>> {
+pub(crate) fn add(router: Router<Arc<Ctx>>, ctx: &Arc<Ctx>) -> Router<Arc<Ctx>> {
     let router = router
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/{pool_id}/.well-known/jwks.json", get(jwks))
         .route("/{pool_id}/.well-known/openid-configuration", get(openid_configuration));
-    if !test_endpoints {
+    if !ctx.settings.test_endpoints {
         return router;
     }
-    router
+    let test_routes = Router::new()
         .route("/_userpool/messages", get(messages))
         .route("/moto-api/reset", post(moto_reset))
         .route("/moto-api/reset-auth", post(moto_reset_auth))
+        .route_layer(axum::middleware::from_fn_with_state(Arc::clone(ctx), local_callers_only));
+    router.merge(test_routes)
+}
+
+/// The test endpoints answer only requests that name this server by a loopback (or configured)
+/// host name, so a page that rebinds its own name to 127.0.0.1 cannot read codes; and nothing
+/// that changes state answers another origin's page.
+async fn local_callers_only(
+    State(ctx): State<Arc<Ctx>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = request.headers();
+    if !super::origins::host_allowed(&ctx.settings, headers) {
+        return forbidden("This endpoint answers only requests addressed to a loopback host name.");
+    }
+    if request.method() != axum::http::Method::GET && super::origins::cross_origin(headers) {
+        return forbidden("This endpoint does not answer requests from another origin.");
+    }
+    next.run(request).await
+}
+
+fn forbidden(message: &'static str) -> Response {
+    let e = crate::api_error!(ForbiddenException, "{message}");
+    super::error_response(&uuid::Uuid::new_v4().to_string(), &e)
 }
 
 async fn health() -> Response {

@@ -67,6 +67,34 @@ pub fn secret_hash_names<'a>(sent: &'a str, user: Option<&'a UserRow>) -> Vec<&'
     names
 }
 
+/// The attributes a caller without IAM credentials (SignUp, an access token) may write: never a
+/// developer-only attribute (`dev:custom:…`, for the admin operations only), never the verified
+/// flags (the codes are for that), and only the client's WriteAttributes when it lists them.
+/// https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-attributes.html
+pub fn check_client_writes(client: &UserPoolClientType, names: &[&str]) -> ApiResult<()> {
+    let allowed = client.write_attributes.as_deref().filter(|a| !a.is_empty());
+    let refused = names.iter().any(|name| {
+        name.starts_with("dev:")
+            || matches!(*name, "email_verified" | "phone_number_verified")
+            || allowed.is_some_and(|allowed| !allowed.iter().any(|a| a == name))
+    });
+    if refused {
+        return Err(api_error!(NotAuthorizedException, "A client attempted to write unauthorized attribute"));
+    }
+    Ok(())
+}
+
+/// Whether the client may read an attribute: all when it lists no ReadAttributes; `sub`, which
+/// identifies the user, always.
+pub fn can_read(client: &UserPoolClientType, name: &str) -> bool {
+    name == "sub"
+        || client
+            .read_attributes
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .is_none_or(|allowed| allowed.iter().any(|a| a == name))
+}
+
 /// The client secret itself, as RevokeToken and GetTokensFromRefreshToken take it (where other
 /// operations take a SECRET_HASH), compared in constant time.
 pub fn check_client_secret(client: &UserPoolClientType, given: Option<&str>) -> ApiResult<()> {

@@ -5,6 +5,7 @@
 pub mod clients;
 pub mod codes;
 pub mod existence;
+pub mod maintenance;
 pub mod messages;
 pub mod passwords;
 pub mod pools;

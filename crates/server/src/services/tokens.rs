@@ -6,7 +6,8 @@ use crate::ctx::Ctx;
 use crate::domain::pools::Pool;
 use crate::error::{ApiError, ApiResult};
 use crate::keys::{RETIRED_KEY_KEPT_MS, SigningKey, TokenUse};
-use crate::services::{pools, users};
+use crate::sealing;
+use crate::services::{clients, pools, users};
 use crate::store::{KeyRow, NewRefreshToken, Rotation, UserRow};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,11 +21,22 @@ use userpool_model::types::{AuthenticationResultType, TimeUnitsType, UserPoolCli
 pub async fn rotate_keys(ctx: &Ctx, pool_id: &str) -> ApiResult<()> {
     pools::load(ctx, pool_id).await?;
     let rows = ctx.hasher.run(|| [TokenUse::Id, TokenUse::Access].map(SigningKey::generate)).await?;
-    let rows = rows.into_iter().collect::<ApiResult<Vec<_>>>()?;
+    let rows = rows.into_iter().map(|row| row.map(|row| sealed(ctx, row))).collect::<ApiResult<Vec<_>>>()?;
     let now = ctx.clock.now_ms();
     ctx.store.rotate_signing_keys(pool_id, &rows, now, now - RETIRED_KEY_KEPT_MS).await?;
     ctx.keys.forget_pool(pool_id);
     Ok(())
+}
+
+/// A new key's row as it is stored: sealed under the master key, when one is configured.
+fn sealed(ctx: &Ctx, row: KeyRow) -> KeyRow {
+    KeyRow { private_key: ctx.sealer.seal(sealing::SIGNING_KEY, &row.private_key), ..row }
+}
+
+/// A stored key, opened and parsed.
+fn opened(ctx: &Ctx, row: &KeyRow) -> ApiResult<SigningKey> {
+    let private_key = ctx.sealer.open(sealing::SIGNING_KEY, &row.private_key).map_err(ApiError::internal)?;
+    SigningKey::parse(&KeyRow { private_key, ..row.clone() })
 }
 
 /// The pool's active key for a token use, created on first use. RSA key generation is slow
@@ -37,13 +49,13 @@ pub async fn active_key(ctx: &Ctx, pool_id: &str, token_use: TokenUse) -> ApiRes
     let row = match find(ctx.store.signing_keys(pool_id).await?) {
         Some(row) => row,
         None => {
-            let row = ctx.hasher.run(move || SigningKey::generate(token_use)).await??;
+            let row = sealed(ctx, ctx.hasher.run(move || SigningKey::generate(token_use)).await??);
             ctx.store.add_signing_key(pool_id, &row, ctx.clock.now_ms()).await?;
             // Another node may have inserted first; the stored key wins.
             find(ctx.store.signing_keys(pool_id).await?).ok_or_else(|| ApiError::internal("signing key vanished"))?
         }
     };
-    let key = Arc::new(SigningKey::parse(&row)?);
+    let key = Arc::new(opened(ctx, &row)?);
     ctx.keys.insert(pool_id, token_use, Arc::clone(&key), ctx.clock.now_ms());
     Ok(key)
 }
@@ -57,7 +69,7 @@ pub async fn jwks(ctx: &Ctx, pool_id: &str) -> ApiResult<Value> {
         .signing_keys(pool_id)
         .await?
         .iter()
-        .map(|row| Ok(SigningKey::parse(row)?.jwk()))
+        .map(|row| Ok(opened(ctx, row)?.jwk()))
         .collect::<ApiResult<_>>()?;
     Ok(json!({ "keys": keys }))
 }
@@ -97,7 +109,7 @@ pub async fn verify(
                 .into_iter()
                 .find(|k| Some(k.kid.as_str()) == kid && k.token_use == expected.as_str());
             match found {
-                Some(row) => Arc::new(SigningKey::parse(&row)?),
+                Some(row) => Arc::new(opened(ctx, &row)?),
                 None => return Ok(None),
             }
         }
@@ -175,7 +187,8 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
     let event_id = uuid::Uuid::new_v4().to_string();
 
     let mut id_claims = Map::new();
-    for (name, value) in &t.user.attributes {
+    // Only the attributes the client may read (its ReadAttributes).
+    for (name, value) in t.user.attributes.iter().filter(|(name, _)| clients::can_read(t.client, name)) {
         let claim = match name.as_str() {
             // Booleans are JSON booleans in ID tokens; custom attributes stay strings.
             "email_verified" | "phone_number_verified" => Value::Bool(value == "true"),
@@ -392,7 +405,7 @@ const USER_ADMIN_SCOPE: &str = "aws.cognito.signin.user.admin";
 /// The pool, user and claims behind an access token sent to a token-bearing operation
 /// (GetUser, ChangePassword, GlobalSignOut, ...). `Invalid Access Token` unless it is an access
 /// token this server signed, unexpired, issued after the user's last GlobalSignOut.
-pub async fn access_token_user(ctx: &Ctx, token: &str) -> ApiResult<(Pool, UserRow, Map<String, Value>)> {
+pub async fn access_token_user(ctx: &Ctx, token: &str) -> ApiResult<TokenUser> {
     let invalid = || crate::api_error!(NotAuthorizedException, "Invalid Access Token");
     // The pool is the last segment of the issuer; the signature is checked against its keys.
     let unverified = token
@@ -422,7 +435,22 @@ pub async fn access_token_user(ctx: &Ctx, token: &str) -> ApiResult<(Pool, UserR
     if !user.enabled {
         return Err(users::user_disabled());
     }
-    Ok((pool, user, claims))
+    // The token's client decides what its bearer may read and write: a token whose client was
+    // deleted is refused, not served with no limits.
+    let client_id = claims.get("client_id").and_then(Value::as_str).unwrap_or_default();
+    let client = match ctx.store.find_client(Some(&pool.id), client_id).await? {
+        Some((_, row)) => serde_json::from_str(&row.config).map_err(ApiError::internal)?,
+        None => return Err(invalid()),
+    };
+    Ok(TokenUser { pool, user, claims, client })
+}
+
+/// The pool, user, claims and app client behind an access token.
+pub struct TokenUser {
+    pub pool: Pool,
+    pub user: UserRow,
+    pub claims: Map<String, Value>,
+    pub client: UserPoolClientType,
 }
 
 /// A token's `jti`: a UUIDv7, whose first 48 bits are the millisecond it was issued, so that a

@@ -173,6 +173,25 @@ impl Store {
         Ok(row.try_get("value")?)
     }
 
+    pub async fn find_server_secret(&self, name: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(r.try_get("value")?)).transpose()
+    }
+
+    pub async fn set_server_secret(&self, name: &str, value: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     // ---- user pools ----
 
     pub async fn create_pool(&self, row: &DocumentRow) -> StoreResult<()> {

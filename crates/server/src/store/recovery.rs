@@ -90,6 +90,14 @@ impl Store {
         Ok(row.try_get("count")?)
     }
 
+    /// Drops the counters of unknown names whose window started before `before`: nothing else
+    /// ever deletes them, and each unknown name an attacker tries adds one. Returns how many.
+    pub async fn prune_name_counters(&self, before: i64) -> StoreResult<u64> {
+        let done =
+            sqlx::query("DELETE FROM name_counters WHERE window_start < $1").bind(before).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
     pub async fn reset_counter(&self, pool_id: &str, sub: &str, name: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM user_counters WHERE pool_id = $1 AND sub = $2 AND name = $3")
             .bind(pool_id)

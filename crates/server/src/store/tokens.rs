@@ -81,6 +81,36 @@ impl Store {
             .collect()
     }
 
+    /// Rewrites every stored private key with `f` (sealing or resealing), in one transaction; an
+    /// error from `f` changes nothing.
+    pub async fn reseal_signing_keys(
+        &self,
+        f: impl Fn(&str) -> Result<String, String>,
+    ) -> StoreResult<Result<(), String>> {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query("SELECT pool_id, kid, private_key FROM signing_keys").fetch_all(&mut *tx).await?;
+        for row in rows {
+            let key: String = row.try_get("private_key")?;
+            let resealed = match f(&key) {
+                Ok(k) => k,
+                Err(e) => {
+                    tx.rollback().await?;
+                    return Ok(Err(e));
+                }
+            };
+            if resealed != key {
+                sqlx::query("UPDATE signing_keys SET private_key = $3 WHERE pool_id = $1 AND kid = $2")
+                    .bind(row.try_get::<String, _>("pool_id")?)
+                    .bind(row.try_get::<String, _>("kid")?)
+                    .bind(resealed)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
     /// Adds an active key unless one exists for that use (another node may have won the race).
     pub async fn add_signing_key(&self, pool_id: &str, key: &KeyRow, at: i64) -> StoreResult<()> {
         sqlx::query(INSERT_ACTIVE_KEY)

@@ -432,3 +432,30 @@ async fn unknown_names_meet_the_same_limits_when_hidden() {
     server.stop().await;
     db.cleanup().await;
 }
+
+/// Cognito's UserAuthentication request-rate quota, per pool (issue 12, item 6): past it in one
+/// second, InitiateAuth is `TooManyRequestsException: Rate exceeded`; the next second it works.
+#[tokio::test]
+async fn sign_ins_have_a_per_pool_request_quota() {
+    use std::sync::Arc;
+    use userpool::clock::ManualClock;
+    let db = sqlite();
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let mut config = crate::support::settings(&db.url, None);
+    config.recovery.auth_rate_limit_per_second = 3;
+    let server = TestServer::start_with_clock(config, clock.clone()).await;
+    let c = server.client();
+    let (pool, client) = pool_with_client(&c, false).await;
+    user(&c, &pool, "quinn", "Passw0rd!").await;
+    for _ in 0..3 {
+        sign_in(&c, &client, "quinn", "Passw0rd!").await.unwrap();
+    }
+    assert_eq!(
+        error_of(sign_in(&c, &client, "quinn", "Passw0rd!").await),
+        ("TooManyRequestsException".into(), "Rate exceeded".into())
+    );
+    clock.advance_ms(1000);
+    sign_in(&c, &client, "quinn", "Passw0rd!").await.unwrap();
+    server.stop().await;
+    db.cleanup().await;
+}

@@ -13,6 +13,7 @@ mod multinode;
 mod persistence;
 mod protocol;
 mod recovery;
+mod sealing;
 mod storage;
 mod tokens;
 mod user_pools;

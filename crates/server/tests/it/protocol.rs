@@ -66,7 +66,8 @@ async fn framing_errors_are_aws_shaped() {
     )
     .await;
     assert!((200..300).contains(&status));
-    assert_eq!(header(&headers, "access-control-allow-origin"), Some("*"));
+    // A loopback origin is answered by name; any other gets no CORS headers (issue 12, item 5).
+    assert_eq!(header(&headers, "access-control-allow-origin"), Some("http://localhost:3000"));
     assert!(header(&headers, "access-control-allow-headers").is_some_and(|h| h.contains("x-amz-target")));
 
     let (status, _, body) = http(&server.url, "GET", "/health", &[], b"").await;

@@ -147,3 +147,22 @@ async fn group_precedence_is_a_column_filled_for_older_groups() {
         db.cleanup().await;
     }
 }
+
+/// Counters of unknown names expire: upkeep removes those whose window is over (issue 12,
+/// item 6: before, every name an attacker tried stayed in the table for good).
+#[tokio::test]
+async fn expired_counters_of_unknown_names_are_pruned() {
+    for db in databases().await {
+        let store = Store::connect(&db.url).await.unwrap();
+        with_pool(&store, "us-east-1_n").await;
+        let hour = 3_600_000;
+        assert_eq!(store.bump_name_counter("us-east-1_n", "old", "sign-in", 1_000, hour).await.unwrap(), 1);
+        assert_eq!(store.bump_name_counter("us-east-1_n", "old", "sign-in", 2_000, hour).await.unwrap(), 2);
+        assert_eq!(store.bump_name_counter("us-east-1_n", "new", "sign-in", 10 * hour, hour).await.unwrap(), 1);
+        assert_eq!(store.prune_name_counters(10 * hour - hour).await.unwrap(), 1, "{}", db.label);
+        assert_eq!(store.prune_name_counters(10 * hour - hour).await.unwrap(), 0, "{}", db.label);
+        assert_eq!(store.bump_name_counter("us-east-1_n", "new", "sign-in", 10 * hour + 1, hour).await.unwrap(), 2);
+        store.close().await;
+        db.cleanup().await;
+    }
+}

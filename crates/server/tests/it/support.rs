@@ -80,6 +80,7 @@ pub fn settings(database_url: &str, credentials: Option<Credentials>) -> Setting
         account_id: "123456789012".into(),
         hashing: HashParams::TEST,
         hash_concurrency: 2,
+        hash_queue: 64,
         test_endpoints: credentials.is_none(),
         credentials,
         recovery: userpool::config::RecoverySettings::default(),
@@ -88,6 +89,9 @@ pub fn settings(database_url: &str, credentials: Option<Credentials>) -> Setting
         smtp: None,
         sms: None,
         tls_ca_file: None,
+        cors_allowed_origins: Vec::new(),
+        allowed_hosts: Vec::new(),
+        master_key: None,
     }
 }
 

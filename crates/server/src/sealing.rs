@@ -1,0 +1,142 @@
+//! Secrets at rest (docs/operating.md#secrets-at-rest): with a master key configured, the token
+//! signing keys and the code HMAC key are stored sealed with AES-256-GCM, each bound to its place
+//! by the associated data, so whoever reads the database cannot sign tokens or forge codes. A
+//! check value sealed under the master key makes a start with another key (or none) fail
+//! instead of running on secrets it cannot read.
+
+use crate::store::Store;
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+/// How a sealed value starts; anything else is stored in clear (local mode, or from before).
+const PREFIX: &str = "sealed:v1:";
+/// The server secret that proves which master key sealed the database.
+const CHECK: &str = "master-key-check";
+const CHECK_VALUE: &str = "userpool";
+/// The purpose (associated data) of a sealed signing key.
+pub const SIGNING_KEY: &str = "signing-key";
+/// The name, and purpose, of the code HMAC key.
+pub const CODE_KEY: &str = "code-hmac-key";
+
+/// Seals and opens values under the master key; without one, values pass through in clear.
+pub struct Sealer(Option<LessSafeKey>);
+
+impl Sealer {
+    pub fn new(master_key: Option<&[u8]>) -> Result<Sealer, String> {
+        let Some(bytes) = master_key else { return Ok(Sealer(None)) };
+        let key = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| "the master key must be 32 bytes".to_string())?;
+        Ok(Sealer(Some(LessSafeKey::new(key))))
+    }
+
+    pub fn is_sealing(&self) -> bool {
+        self.0.is_some()
+    }
+
+    pub fn seal(&self, purpose: &str, plain: &str) -> String {
+        let Some(key) = &self.0 else { return plain.to_string() };
+        let nonce: [u8; NONCE_LEN] = rand::random();
+        let mut sealed = plain.as_bytes().to_vec();
+        // Sealing only fails for inputs of gigabytes.
+        if key
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(purpose.as_bytes()), &mut sealed)
+            .is_err()
+        {
+            return plain.to_string();
+        }
+        let mut out = nonce.to_vec();
+        out.extend(sealed);
+        format!("{PREFIX}{}", STANDARD.encode(out))
+    }
+
+    /// A stored value in clear: sealed ones are opened; clear ones are returned as they are.
+    pub fn open(&self, purpose: &str, stored: &str) -> Result<String, String> {
+        let Some(sealed) = stored.strip_prefix(PREFIX) else { return Ok(stored.to_string()) };
+        let Some(key) = &self.0 else {
+            return Err("the database is sealed: start with its master key (--master-key-file)".into());
+        };
+        let bytes = STANDARD.decode(sealed).map_err(|_| format!("a sealed {purpose} is damaged"))?;
+        if bytes.len() < NONCE_LEN {
+            return Err(format!("a sealed {purpose} is damaged"));
+        }
+        let (nonce, body) = bytes.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| format!("a sealed {purpose} is damaged"))?;
+        let mut body = body.to_vec();
+        let plain = key
+            .open_in_place(nonce, Aad::from(purpose.as_bytes()), &mut body)
+            .map_err(|_| "the database is sealed under another master key".to_string())?;
+        String::from_utf8(plain.to_vec()).map_err(|_| format!("a sealed {purpose} is damaged"))
+    }
+}
+
+/// At start: checks that the database is sealed under this master key (or under none), seals
+/// what is still in clear when a key is configured, and returns the code HMAC key in clear.
+pub async fn open_server_secrets(store: &Store, sealer: &Sealer) -> Result<Vec<u8>, String> {
+    let db = |e: crate::store::StoreError| format!("database: {e}");
+    match store.find_server_secret(CHECK).await.map_err(db)? {
+        Some(check) if sealer.open(CHECK, &check)? != CHECK_VALUE => {
+            return Err("the database is sealed under another master key".into());
+        }
+        Some(_) => {}
+        None if sealer.is_sealing() => {
+            store.set_server_secret(CHECK, &sealer.seal(CHECK, CHECK_VALUE)).await.map_err(db)?;
+        }
+        None => {}
+    }
+    let stored = store
+        .server_secret(CODE_KEY, || sealer.seal(CODE_KEY, &hex::encode(rand::random::<[u8; 32]>())))
+        .await
+        .map_err(db)?;
+    let code_key = sealer.open(CODE_KEY, &stored)?;
+    if sealer.is_sealing() {
+        // Secrets stored before a master key was configured are sealed now.
+        if !stored.starts_with(PREFIX) {
+            store.set_server_secret(CODE_KEY, &sealer.seal(CODE_KEY, &code_key)).await.map_err(db)?;
+        }
+        let clear = |k: &str| !k.starts_with(PREFIX);
+        store
+            .reseal_signing_keys(|key| Ok(if clear(key) { sealer.seal(SIGNING_KEY, key) } else { key.to_string() }))
+            .await
+            .map_err(db)??;
+    }
+    hex::decode(code_key).map_err(|e| format!("stored code key: {e}"))
+}
+
+/// `userpool rotate-master-key`: every sealed secret opened with the current key and sealed with
+/// the new one, in one transaction each for the signing keys and the server secrets.
+pub async fn reseal(store: &Store, current: &Sealer, new: &Sealer) -> Result<(), String> {
+    let db = |e: crate::store::StoreError| format!("database: {e}");
+    store
+        .reseal_signing_keys(|key| Ok(new.seal(SIGNING_KEY, &current.open(SIGNING_KEY, key)?)))
+        .await
+        .map_err(db)??;
+    for name in [CODE_KEY, CHECK] {
+        if let Some(stored) = store.find_server_secret(name).await.map_err(db)? {
+            let plain = if name == CHECK { CHECK_VALUE.to_string() } else { current.open(name, &stored)? };
+            store.set_server_secret(name, &new.seal(name, &plain)).await.map_err(db)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_open_only_under_their_key_and_purpose() {
+        let a = Sealer::new(Some(&[1; 32])).unwrap();
+        let b = Sealer::new(Some(&[2; 32])).unwrap();
+        let none = Sealer::new(None).unwrap();
+        let sealed = a.seal(SIGNING_KEY, "secret");
+        assert!(sealed.starts_with(PREFIX) && !sealed.contains("secret"));
+        assert_ne!(sealed, a.seal(SIGNING_KEY, "secret"), "a fresh nonce each time");
+        assert_eq!(a.open(SIGNING_KEY, &sealed).unwrap(), "secret");
+        assert_eq!(b.open(SIGNING_KEY, &sealed).unwrap_err(), "the database is sealed under another master key");
+        assert!(a.open(CODE_KEY, &sealed).is_err(), "bound to its purpose");
+        assert!(none.open(SIGNING_KEY, &sealed).unwrap_err().contains("--master-key-file"));
+        assert_eq!(none.seal(CODE_KEY, "clear"), "clear");
+        assert_eq!(a.open(CODE_KEY, "clear").unwrap(), "clear", "values from before sealing still read");
+        assert!(Sealer::new(Some(&[1; 16])).is_err());
+    }
+}
