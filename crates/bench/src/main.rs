@@ -56,6 +56,8 @@ async fn bench_profile(profile: &'static str, params: HashParams, quick: bool, r
         cors_allowed_origins: Vec::new(),
         allowed_hosts: Vec::new(),
         master_key: None,
+        waf: Default::default(),
+        trusted_proxy_hops: 0,
     };
     let ctx = Arc::new(Ctx::new(settings, Arc::new(SystemClock)).await.expect("context"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

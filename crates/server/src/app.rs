@@ -43,7 +43,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let outbox = tokio::spawn(ctx.delivery.clone().run_outbox());
     let maintenance = tokio::spawn(crate::services::maintenance::run(Arc::clone(&ctx)));
-    let served = axum::serve(listener, router(ctx)).with_graceful_shutdown(shutdown).await;
+    let app = router(ctx).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     // Unsent mail stays in the outbox for the next start (or another node).
     outbox.abort();
     maintenance.abort();

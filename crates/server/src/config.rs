@@ -125,6 +125,12 @@ pub struct FileConfig {
     /// answer to.
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    /// Web ACLs by pool id (`*`: every pool): docs/operating.md#web-acls.
+    #[serde(default)]
+    pub waf: BTreeMap<String, WebAcl>,
+    /// Proxies in front of the server whose X-Forwarded-For entries are trusted (default 0: the
+    /// source is the peer address).
+    pub trusted_proxy_hops: Option<usize>,
 }
 
 /// Account-recovery limits (docs/cognito-facts.md#reset-code-properties, #quotas).
@@ -189,6 +195,51 @@ pub struct Settings {
     pub allowed_hosts: Vec<String>,
     /// The 32-byte master key that seals secrets at rest; None: they are stored in clear.
     pub master_key: Option<Sensitive<Vec<u8>>>,
+    /// Web ACLs by pool id (`*`: every pool).
+    pub waf: BTreeMap<String, WebAcl>,
+    /// Trusted proxies in front of the server (X-Forwarded-For entries to skip).
+    pub trusted_proxy_hops: usize,
+}
+
+/// A web ACL: ordered rules, the first that matches a request decides; none matching, the
+/// default action does.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebAcl {
+    #[serde(default)]
+    pub default_action: WafAction,
+    #[serde(default)]
+    pub rules: Vec<WafRule>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WafAction {
+    #[default]
+    Allow,
+    Block,
+}
+
+/// A rule matches a request when every condition it has holds.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WafRule {
+    pub action: WafAction,
+    /// Source address ranges (CIDR, IPv4 or IPv6); empty: any address.
+    #[serde(default)]
+    pub ip: Vec<String>,
+    /// A header whose value contains this text.
+    pub header: Option<HeaderMatch>,
+    /// Matches only once an address has sent more than this many requests (that the other
+    /// conditions match) in five minutes.
+    pub rate_limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderMatch {
+    pub name: String,
+    pub contains: String,
 }
 
 /// The master key from `--master-key-file` or `USERPOOL_MASTER_KEY`: 64 hex digits.
@@ -397,6 +448,8 @@ impl std::fmt::Debug for Settings {
             .field("cors_allowed_origins", &self.cors_allowed_origins)
             .field("allowed_hosts", &self.allowed_hosts)
             .field("master_key", &self.master_key)
+            .field("waf", &self.waf)
+            .field("trusted_proxy_hops", &self.trusted_proxy_hops)
             .finish()
     }
 }
@@ -525,6 +578,8 @@ impl Settings {
             cors_allowed_origins: file.cors_allowed_origins,
             allowed_hosts: file.allowed_hosts,
             master_key,
+            waf: file.waf,
+            trusted_proxy_hops: file.trusted_proxy_hops.unwrap_or(0),
         })
     }
 }

@@ -12,6 +12,7 @@ use crate::sealing::Sealer;
 use crate::store::Store;
 use crate::tls::TlsConnector;
 use crate::triggers::TriggerRunner;
+use crate::waf::Waf;
 use std::sync::Arc;
 
 /// Everything an operation may use, built once at start and passed explicitly.
@@ -37,6 +38,8 @@ pub struct Ctx {
     pub tls: Arc<TlsConnector>,
     /// Runs the Lambda triggers pools name.
     pub triggers: TriggerRunner,
+    /// The pools' web ACLs.
+    pub waf: Waf,
 }
 
 impl Ctx {
@@ -62,6 +65,7 @@ impl Ctx {
             settings.sms.clone(),
             Arc::clone(&tls),
         );
+        let waf = Waf::new(&settings.waf, settings.trusted_proxy_hops)?;
         let recovery_quota = RateQuota::new(settings.recovery.rate_limit_per_second);
         let auth_rate = settings.recovery.auth_rate_limit_per_second;
         let (auth_quota, challenge_quota) = (RateQuota::new(auth_rate), RateQuota::new(auth_rate.saturating_mul(3)));
@@ -80,6 +84,7 @@ impl Ctx {
             metrics,
             tls,
             triggers,
+            waf,
         })
     }
 }

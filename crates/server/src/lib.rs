@@ -29,3 +29,4 @@ pub mod srp;
 pub mod store;
 pub mod tls;
 pub mod triggers;
+pub mod waf;

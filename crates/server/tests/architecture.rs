@@ -29,6 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "triggers",
             "quota",
             "sealing",
+            "waf",
         ],
     ),
     ("context", &["ctx"]),

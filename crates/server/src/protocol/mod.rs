@@ -24,7 +24,15 @@ const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The single API endpoint.
-pub async fn handle(State(ctx): State<Arc<Ctx>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+pub async fn handle(
+    State(ctx): State<Arc<Ctx>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    body: Body,
+) -> Response {
+    let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     // Local mode checks no signature, so it answers only requests that name it by a loopback
     // (or configured) host: a page cannot reach it by rebinding its own name to 127.0.0.1.
     if ctx.settings.credentials.is_none()
@@ -39,7 +47,7 @@ pub async fn handle(State(ctx): State<Arc<Ctx>>, method: Method, uri: Uri, heade
     }
     let request_id = uuid::Uuid::new_v4().to_string();
     let started = Instant::now();
-    let (operation, result) = call(&ctx, &method, &uri, &headers, body).await;
+    let (operation, result) = call(&ctx, &method, &uri, &headers, peer, body).await;
     let name = operation.map_or("-", Operation::name);
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     ctx.metrics.request(name, result.as_ref().err().map(|e| e.code().as_str()), elapsed_ms / 1000.0);
@@ -67,6 +75,7 @@ async fn call(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
     body: Body,
 ) -> (Option<Operation>, Result<Value, ApiError>) {
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -87,15 +96,13 @@ async fn call(
             );
         }
     };
-    (Some(operation), call_operation(ctx, operation, method, uri, headers, &body).await)
+    (Some(operation), call_operation(ctx, operation, (method, uri, headers, peer), &body).await)
 }
 
 async fn call_operation(
     ctx: &Arc<Ctx>,
     operation: Operation,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
+    (method, uri, headers, peer): (&Method, &Uri, &HeaderMap, Option<std::net::IpAddr>),
     body: &Bytes,
 ) -> Result<Value, ApiError> {
     if !operation.is_unsigned() {
@@ -115,6 +122,14 @@ async fn call_operation(
         serde_json::from_slice(body)
             .map_err(|e| api_error!(SerializationException, "Invalid JSON in the request body: {e}"))?
     };
+    // The pool's web ACL, before anything else the request does (and counted toward nothing).
+    if ctx.waf.is_configured() {
+        let pool_id = request_pool(ctx, &input).await?;
+        let source = ctx.waf.source_ip(peer, headers);
+        if !ctx.waf.allows(pool_id.as_deref(), source, headers, ctx.clock.now_ms()) {
+            return Err(api_error!(ForbiddenException, "Request not allowed due to WAF block."));
+        }
+    }
     validation::validate(operation, &input).map_err(|invalid| match invalid {
         Invalid::Serialization(m) => api_error!(SerializationException, "{m}"),
         Invalid::Constraints(m) => api_error!(InvalidParameterException, "{m}"),
@@ -131,6 +146,15 @@ async fn call_operation(
         Ok(result) => result,
         Err(join_error) => Err(ApiError::internal(format!("operation task failed: {join_error}"))),
     }
+}
+
+/// The pool a request is for: its UserPoolId, or the pool of its ClientId.
+async fn request_pool(ctx: &Ctx, input: &Value) -> Result<Option<String>, ApiError> {
+    if let Some(pool) = input.get("UserPoolId").and_then(Value::as_str) {
+        return Ok(Some(pool.to_string()));
+    }
+    let Some(client) = input.get("ClientId").and_then(Value::as_str) else { return Ok(None) };
+    Ok(ctx.store.find_client(None, client).await?.map(|(pool, _)| pool))
 }
 
 /// The configured issuer base, or the URL the client reached the server at (pycognito and JWT

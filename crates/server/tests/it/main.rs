@@ -18,3 +18,4 @@ mod storage;
 mod tokens;
 mod user_pools;
 mod users;
+mod waf;

@@ -92,6 +92,8 @@ pub fn settings(database_url: &str, credentials: Option<Credentials>) -> Setting
         cors_allowed_origins: Vec::new(),
         allowed_hosts: Vec::new(),
         master_key: None,
+        waf: Default::default(),
+        trusted_proxy_hops: 0,
     }
 }
 
