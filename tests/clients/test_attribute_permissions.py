@@ -98,3 +98,16 @@ def test_a_token_of_a_deleted_client_is_refused(cognito, pool_with_secret_attrib
         with pytest.raises(ClientError) as e:
             call()
         assert (error_code(e.value), error_message(e.value)) == ("NotAuthorizedException", "Invalid Access Token")
+
+
+def test_the_new_password_challenge_shows_only_readable_attributes(cognito, pool_with_secret_attribute, make_app_client):
+    pool_id = pool_with_secret_attribute
+    client_id = make_app_client(pool_id, ExplicitAuthFlows=FLOWS, ReadAttributes=["email"])["ClientId"]
+    cognito.admin_create_user(UserPoolId=pool_id, Username="tia", TemporaryPassword=GOOD_PASSWORD, MessageAction="SUPPRESS",
+                              UserAttributes=[{"Name": "email", "Value": "tia@example.com"}, {"Name": "name", "Value": "Tia"},
+                                              {"Name": "dev:custom:tier", "Value": "gold"}])
+    out = cognito.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                AuthParameters={"USERNAME": "tia", "PASSWORD": GOOD_PASSWORD})
+    assert out["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    shown = json.loads(out["ChallengeParameters"]["userAttributes"])
+    assert set(shown) == {"email"}, shown

@@ -72,3 +72,13 @@ pub fn shape_id(name: &str) -> Option<ShapeId> {
     let index = shapes.binary_search_by(|s| s.name.cmp(name)).ok()?;
     ShapeId::try_from(index).ok()
 }
+
+impl crate::Operation {
+    /// Whether the operation's input structure has a member of this wire name.
+    pub fn has_input_member(self, name: &str) -> bool {
+        match &crate::generated::shapes::SHAPES[usize::from(self.input_shape())].kind {
+            Kind::Structure { members } => members.iter().any(|m| m.name == name),
+            _ => false,
+        }
+    }
+}

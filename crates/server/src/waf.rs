@@ -13,6 +13,8 @@ use std::sync::{Mutex, PoisonError};
 
 /// AWS WAF's rate-based rules count over five minutes.
 const RATE_WINDOW_MS: i64 = 5 * 60 * 1000;
+/// Addresses counted at once by the rate rules.
+const MAX_TRACKED: usize = 100_000;
 
 /// An address range: the network's bits and the prefix length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +101,8 @@ impl Waf {
 
     /// The client's address: the peer's, or with N trusted proxies in front, the address the
     /// Nth proxy saw (the Nth entry of X-Forwarded-For from the right, which that proxy wrote).
+    /// Without a usable entry (none, too few, or not an address) the peer's address stands: a
+    /// request cannot escape address and rate rules by sending no source.
     pub fn source_ip(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
         if self.trusted_proxy_hops == 0 {
             return peer;
@@ -110,8 +114,8 @@ impl Waf {
             .flat_map(|v| v.split(','))
             .map(str::trim)
             .collect();
-        let index = forwarded.len().checked_sub(self.trusted_proxy_hops)?;
-        forwarded[index].parse().ok()
+        let forwarded = forwarded.len().checked_sub(self.trusted_proxy_hops).and_then(|i| forwarded[i].parse().ok());
+        forwarded.or(peer)
     }
 
     /// Whether the pool's web ACL (or the `*` one) lets the request through. Rules are tried in
@@ -140,13 +144,23 @@ impl Waf {
     }
 
     /// Counts a request of `ip` under a rate rule and returns the count in the current window.
+    /// IPv6 addresses count by /64 (one host holds a whole /64). Past `MAX_TRACKED` addresses in
+    /// one window, an address not yet counted is over the limit: memory stays bounded.
     fn count(&self, pool: &str, rule: usize, ip: IpAddr, now_ms: i64) -> u32 {
+        let ip = match ip {
+            IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+            v4 => v4,
+        };
         let window = now_ms.div_euclid(RATE_WINDOW_MS);
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        if counts.len() > 100_000 {
+        if counts.values().next().is_some_and(|(w, _)| *w != window) {
             counts.retain(|_, (w, _)| *w == window);
         }
-        let entry = counts.entry((pool.to_string(), rule, ip)).or_insert((window, 0));
+        let key = (pool.to_string(), rule, ip);
+        if counts.len() >= MAX_TRACKED && !counts.contains_key(&key) {
+            return u32::MAX;
+        }
+        let entry = counts.entry(key).or_insert((window, 0));
         if entry.0 != window {
             *entry = (window, 0);
         }
@@ -222,6 +236,8 @@ mod tests {
         assert_eq!(Waf::new(&acls, 0).unwrap().source_ip(peer, &headers), peer);
         assert_eq!(Waf::new(&acls, 1).unwrap().source_ip(peer, &headers), Some(ip("203.0.113.7")));
         assert_eq!(Waf::new(&acls, 2).unwrap().source_ip(peer, &headers), Some(ip("10.9.9.9")));
-        assert_eq!(Waf::new(&acls, 3).unwrap().source_ip(peer, &headers), None, "fewer hops than trusted");
+        assert_eq!(Waf::new(&acls, 3).unwrap().source_ip(peer, &headers), peer, "fewer entries than hops: the peer");
+        headers.insert("x-forwarded-for", "not-an-address".parse().unwrap());
+        assert_eq!(Waf::new(&acls, 1).unwrap().source_ip(peer, &headers), peer);
     }
 }

@@ -35,10 +35,7 @@ pub async fn handle(
     let peer = extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     // Local mode checks no signature, so it answers only requests that name it by a loopback
     // (or configured) host: a page cannot reach it by rebinding its own name to 127.0.0.1.
-    if ctx.settings.credentials.is_none()
-        && ctx.settings.bind.ip().is_loopback()
-        && !origins::host_allowed(&ctx.settings, &headers)
-    {
+    if ctx.settings.credentials.is_none() && !origins::host_allowed(&ctx.settings, &headers) {
         let e = api_error!(
             ForbiddenException,
             "In local mode the API answers only requests addressed to a loopback host name."
@@ -124,7 +121,7 @@ async fn call_operation(
     };
     // The pool's web ACL, before anything else the request does (and counted toward nothing).
     if ctx.waf.is_configured() {
-        let pool_id = request_pool(ctx, &input).await?;
+        let pool_id = request_pool(ctx, operation, &input).await?;
         let source = ctx.waf.source_ip(peer, headers);
         if !ctx.waf.allows(pool_id.as_deref(), source, headers, ctx.clock.now_ms()) {
             return Err(api_error!(ForbiddenException, "Request not allowed due to WAF block."));
@@ -148,13 +145,24 @@ async fn call_operation(
     }
 }
 
-/// The pool a request is for: its UserPoolId, or the pool of its ClientId.
-async fn request_pool(ctx: &Ctx, input: &Value) -> Result<Option<String>, ApiError> {
-    if let Some(pool) = input.get("UserPoolId").and_then(Value::as_str) {
+/// The pool a request is for, for its web ACL: the pool of its ClientId (which the operation
+/// itself will use), else its UserPoolId, else the issuer of its AccessToken (unverified: the
+/// operation verifies it). Members the operation does not have are not read, so a request cannot
+/// name another pool to escape its own pool's ACL.
+async fn request_pool(ctx: &Ctx, operation: Operation, input: &Value) -> Result<Option<String>, ApiError> {
+    let member =
+        |name: &str| operation.has_input_member(name).then(|| input.get(name).and_then(Value::as_str)).flatten();
+    if let Some(client) = member("ClientId") {
+        let id_like = client.len() <= 128 && client.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+');
+        if !id_like {
+            return Ok(None);
+        }
+        return Ok(ctx.store.find_client(None, client).await?.map(|(pool, _)| pool));
+    }
+    if let Some(pool) = member("UserPoolId") {
         return Ok(Some(pool.to_string()));
     }
-    let Some(client) = input.get("ClientId").and_then(Value::as_str) else { return Ok(None) };
-    Ok(ctx.store.find_client(None, client).await?.map(|(pool, _)| pool))
+    Ok(member("AccessToken").and_then(crate::services::tokens::unverified_pool_id))
 }
 
 /// The configured issuer base, or the URL the client reached the server at (pycognito and JWT

@@ -40,6 +40,12 @@ async fn local_callers_only(
     next: axum::middleware::Next,
 ) -> Response {
     let headers = request.headers();
+    // Outside local mode (enable_test_endpoints), a Host header proves nothing: the peer must be
+    // on this machine.
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    if ctx.settings.credentials.is_some() && !peer.is_some_and(|p| p.is_loopback()) {
+        return forbidden("Outside local mode this endpoint answers only requests from this machine.");
+    }
     if !super::origins::host_allowed(&ctx.settings, headers) {
         return forbidden("This endpoint answers only requests addressed to a loopback host name.");
     }

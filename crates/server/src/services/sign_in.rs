@@ -262,7 +262,7 @@ fn new_password_challenge(ctx: &Ctx, pool: &Pool, client: &UserPoolClientType, u
     let attributes: serde_json::Map<String, serde_json::Value> = user
         .attributes
         .iter()
-        .filter(|(n, _)| n != "sub")
+        .filter(|(n, _)| n != "sub" && crate::services::clients::can_read(client, n))
         .map(|(n, v)| (n.clone(), serde_json::Value::String(v.clone())))
         .collect();
     let mut challenge_parameters = BTreeMap::new();

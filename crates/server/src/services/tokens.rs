@@ -408,13 +408,7 @@ const USER_ADMIN_SCOPE: &str = "aws.cognito.signin.user.admin";
 pub async fn access_token_user(ctx: &Ctx, token: &str) -> ApiResult<TokenUser> {
     let invalid = || crate::api_error!(NotAuthorizedException, "Invalid Access Token");
     // The pool is the last segment of the issuer; the signature is checked against its keys.
-    let unverified = token
-        .split('.')
-        .nth(1)
-        .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .ok_or_else(invalid)?;
-    let pool_id = unverified["iss"].as_str().and_then(|iss| iss.rsplit('/').next()).ok_or_else(invalid)?.to_string();
+    let pool_id = unverified_pool_id(token).ok_or_else(invalid)?;
     let pool = match pools::load(ctx, &pool_id).await {
         Ok(pool) => pool,
         Err(e) if e.code() == userpool_model::ErrorCode::ResourceNotFoundException => return Err(invalid()),
@@ -474,6 +468,13 @@ fn issued_ms(claims: &Map<String, Value>) -> i64 {
             i64::try_from(seconds).unwrap_or(i64::MAX).saturating_mul(1000) + i64::from(nanos / 1_000_000)
         });
     from_jti.unwrap_or_else(|| claims.get("iat").and_then(Value::as_i64).unwrap_or(0).saturating_mul(1000))
+}
+
+/// The pool an access token says it is from (the last segment of `iss`), before any check.
+pub fn unverified_pool_id(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+    claims["iss"].as_str()?.rsplit('/').next().map(str::to_string)
 }
 
 /// Refresh tokens are kept only as this hash.

@@ -270,8 +270,8 @@ impl Store {
         if let Some(rotation) = rotation {
             lock_user(&mut tx, t.pool_id, t.sub).await?;
             let revoked: i64 = sqlx::query(
-                "SELECT (SELECT COUNT(*) FROM refresh_tokens WHERE COALESCE(family, token_hash) = $3 \
-                 AND revoked_at IS NOT NULL) + (SELECT COUNT(*) FROM users WHERE pool_id = $1 AND sub = $2 \
+                "SELECT (SELECT COUNT(*) FROM refresh_tokens WHERE pool_id = $1 AND sub = $2 \
+                 AND COALESCE(family, token_hash) = $3 AND revoked_at IS NOT NULL) + (SELECT COUNT(*) FROM users WHERE pool_id = $1 AND sub = $2 \
                  AND tokens_revoked_at >= $4) AS revoked",
             )
             .bind(t.pool_id)

@@ -331,6 +331,8 @@ impl Store {
 
     pub async fn delete_user(&self, pool_id: &str, sub: &str) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
+        // The user's row first, the order every writer of a user follows (no deadlock).
+        lock_user(&mut tx, pool_id, sub).await?;
         // Recovery events go too: they hold the user's IP addresses.
         for table in [
             "group_members",

@@ -361,6 +361,9 @@ async fn run_command(argv: &[String], event: &[u8]) -> Result<Vec<u8>, Failure> 
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
+        // The server's own secrets are not the function's business.
+        .env_remove("USERPOOL_MASTER_KEY")
+        .env_remove("USERPOOL_SECRET_ACCESS_KEY")
         .spawn()
         .map_err(|e| Failure::Invocation(format!("cannot run {}: {e}", argv[0])))?;
     // The event is written while the output is read: a program that answers as it reads would

@@ -1,11 +1,9 @@
 //! Attribute verification under concurrency: a code verifies the value it was sent to and no
 //! other (issue 12, item 1).
 
-use crate::support::{TestServer, databases, error_of, messages};
+use crate::support::{TestServer, databases, error_of, messages, pool_with_password_client};
 use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::types::{
-    AttributeType, AuthFlowType, ExplicitAuthFlowsType, MessageActionType, VerifiedAttributeType,
-};
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, MessageActionType};
 
 fn attr(name: &str, value: &str) -> AttributeType {
     AttributeType::builder().name(name).value(value).build().unwrap()
@@ -49,29 +47,7 @@ async fn a_code_never_verifies_an_address_it_was_not_sent_to() {
     for db in databases().await {
         let server = TestServer::start(&db.url).await;
         let c = server.client();
-        let pool = c
-            .create_user_pool()
-            .pool_name("verify-race")
-            .auto_verified_attributes(VerifiedAttributeType::Email)
-            .send()
-            .await
-            .unwrap()
-            .user_pool
-            .unwrap()
-            .id
-            .unwrap();
-        let client = c
-            .create_user_pool_client()
-            .user_pool_id(&pool)
-            .client_name("app")
-            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-            .send()
-            .await
-            .unwrap()
-            .user_pool_client
-            .unwrap()
-            .client_id
-            .unwrap();
+        let (pool, client) = pool_with_password_client(&c, "verify-race", true).await;
         let mut verified_old = 0;
         for i in 0..40 {
             let name = format!("u{i}");
@@ -118,29 +94,7 @@ async fn attribute_updates_meet_the_code_budget() {
     let db = crate::support::sqlite();
     let server = TestServer::start(&db.url).await;
     let c = server.client();
-    let pool = c
-        .create_user_pool()
-        .pool_name("update-budget")
-        .auto_verified_attributes(VerifiedAttributeType::Email)
-        .send()
-        .await
-        .unwrap()
-        .user_pool
-        .unwrap()
-        .id
-        .unwrap();
-    let client = c
-        .create_user_pool_client()
-        .user_pool_id(&pool)
-        .client_name("app")
-        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-        .send()
-        .await
-        .unwrap()
-        .user_pool_client
-        .unwrap()
-        .client_id
-        .unwrap();
+    let (pool, client) = pool_with_password_client(&c, "update-budget", true).await;
     let access = signed_in_user(&c, &pool, &client, "vera").await;
     for i in 0..5 {
         let address = format!("vera{i}@example.com");

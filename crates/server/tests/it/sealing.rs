@@ -1,7 +1,7 @@
 //! Secrets at rest under a master key (issue 12, item 10).
 
-use crate::support::{TestServer, databases, settings};
-use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ExplicitAuthFlowsType, MessageActionType};
+use crate::support::{TestServer, databases, pool_with_password_client, settings};
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, MessageActionType};
 use std::sync::Arc;
 use userpool::clock::SystemClock;
 use userpool::ctx::Ctx;
@@ -23,19 +23,7 @@ async fn signing_keys_and_the_code_key_are_sealed_at_rest() {
     for db in databases().await {
         let server = TestServer::start_with(with_key(&db.url, Some(KEY_A))).await;
         let c = server.client();
-        let pool = c.create_user_pool().pool_name("sealed").send().await.unwrap().user_pool.unwrap().id.unwrap();
-        let client = c
-            .create_user_pool_client()
-            .user_pool_id(&pool)
-            .client_name("app")
-            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
-            .send()
-            .await
-            .unwrap()
-            .user_pool_client
-            .unwrap()
-            .client_id
-            .unwrap();
+        let (pool, client) = pool_with_password_client(&c, "sealed", false).await;
         c.admin_create_user()
             .user_pool_id(&pool)
             .username("sid")

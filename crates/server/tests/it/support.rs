@@ -207,3 +207,27 @@ pub fn error_of<E: aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata,
         Err(e) => (e.code().unwrap_or_default().to_string(), e.message().unwrap_or_default().to_string()),
     }
 }
+
+/// A new pool (`name`, auto-verifying email when `verify_email`) and an app client that allows
+/// password sign-in: (pool id, client id).
+pub async fn pool_with_password_client(c: &Client, name: &str, verify_email: bool) -> (String, String) {
+    use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, VerifiedAttributeType};
+    let mut create = c.create_user_pool().pool_name(name);
+    if verify_email {
+        create = create.auto_verified_attributes(VerifiedAttributeType::Email);
+    }
+    let pool = create.send().await.unwrap().user_pool.unwrap().id.unwrap();
+    let client = c
+        .create_user_pool_client()
+        .user_pool_id(&pool)
+        .client_name("app")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap()
+        .client_id
+        .unwrap();
+    (pool, client)
+}

@@ -1,6 +1,6 @@
 //! Web ACLs in front of the API (issue 12, item 11): ForbiddenException is real.
 
-use crate::support::{TestServer, http, sqlite};
+use crate::support::{TestServer, http, pool_with_password_client, sqlite};
 use userpool::config::{HeaderMatch, WafAction, WafRule, WebAcl};
 
 const BLOCKED: &str = r#"{"__type":"ForbiddenException","message":"Request not allowed due to WAF block."}"#;
@@ -47,18 +47,7 @@ async fn web_acls_block_by_address_header_and_rate() {
     );
     let server = TestServer::start_with(config).await;
     let c = server.client();
-    let pool = c.create_user_pool().pool_name("waf").send().await.unwrap().user_pool.unwrap().id.unwrap();
-    let client = c
-        .create_user_pool_client()
-        .user_pool_id(&pool)
-        .client_name("app")
-        .send()
-        .await
-        .unwrap()
-        .user_pool_client
-        .unwrap()
-        .client_id
-        .unwrap();
+    let (_, client) = pool_with_password_client(&c, "waf", false).await;
     let url = &server.url;
     for from in ["203.0.113.9", "2001:db8::7"] {
         assert_eq!(confirm_forgot_password(url, &client, from, "sdk").await, (403, BLOCKED.to_string()), "{from}");
@@ -101,18 +90,7 @@ async fn blocked_requests_count_toward_no_quota() {
     );
     let server = TestServer::start_with_clock(config, clock).await;
     let c = server.client();
-    let pool = c.create_user_pool().pool_name("waf-quota").send().await.unwrap().user_pool.unwrap().id.unwrap();
-    let client = c
-        .create_user_pool_client()
-        .user_pool_id(&pool)
-        .client_name("app")
-        .send()
-        .await
-        .unwrap()
-        .user_pool_client
-        .unwrap()
-        .client_id
-        .unwrap();
+    let (_, client) = pool_with_password_client(&c, "waf-quota", false).await;
     for _ in 0..50 {
         assert_eq!(confirm_forgot_password(&server.url, &client, "203.0.113.1", "sdk").await.0, 403);
     }
@@ -122,6 +100,45 @@ async fn blocked_requests_count_toward_no_quota() {
     }
     let (_, body) = confirm_forgot_password(&server.url, &client, "198.51.100.1", "sdk").await;
     assert!(body.contains("TooManyRequestsException"), "{body}");
+    server.stop().await;
+    db.cleanup().await;
+}
+
+/// A pool's own ACL cannot be escaped by naming another pool in a member the operation does not
+/// have: the pool is the ClientId's.
+#[tokio::test]
+async fn a_request_cannot_name_another_pool_to_escape_its_acl() {
+    let db = sqlite();
+    let mut config = crate::support::settings(&db.url, None);
+    config.trusted_proxy_hops = 1;
+    let server = TestServer::start_with(config.clone()).await;
+    let c = server.client();
+    let (pool, client) = pool_with_password_client(&c, "waf-own", false).await;
+    server.stop().await;
+    config.waf.insert(
+        pool,
+        WebAcl {
+            default_action: WafAction::Allow,
+            rules: vec![WafRule {
+                action: WafAction::Block,
+                ip: vec!["203.0.113.0/24".into()],
+                header: None,
+                rate_limit: None,
+            }],
+        },
+    );
+    let server = TestServer::start_with(config).await;
+    assert_eq!(confirm_forgot_password(&server.url, &client, "203.0.113.5", "sdk").await.0, 403);
+    let body = format!(
+        r#"{{"ClientId":"{client}","UserPoolId":"us-east-1_Elsewhere","Username":"u","ConfirmationCode":"123456","Password":"N3wPassw0rd!"}}"#
+    );
+    let headers = [
+        ("Content-Type", "application/x-amz-json-1.1"),
+        ("X-Amz-Target", "AWSCognitoIdentityProviderService.ConfirmForgotPassword"),
+        ("X-Forwarded-For", "203.0.113.5"),
+    ];
+    let (status, _, answer) = http(&server.url, "POST", "/", &headers, body.as_bytes()).await;
+    assert_eq!((status, answer.as_str()), (403, BLOCKED));
     server.stop().await;
     db.cleanup().await;
 }
