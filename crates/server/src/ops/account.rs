@@ -220,13 +220,14 @@ pub(super) async fn verify_user_attribute(
         (None, Some(sent_to)) => Some((attribute, sent_to.as_str())),
         (None, None) => None,
     };
-    let change = attribute_change(&pool, &user, set, Vec::new(), ctx.clock.now_ms());
+    let at = ctx.clock.now_ms();
+    let change = |current: &[(String, String)]| attribute_change(&pool, current, set, Vec::new(), at);
     // Consumed and applied in one transaction: single use however many requests race with it,
     // and never applied to a value the code was not sent to. A value that is now another user's
     // verified alias is AliasExistsException.
     let verified = ctx
         .store
-        .verify_attribute(&pool.id, &user.sub, (slot, &stored.code_hash), bound, &change)
+        .verify_attribute(&pool.id, &user.sub, (slot, &stored.code_hash), bound, change)
         .await
         .map_err(|e| conflict(&pool, e, "User account already exists"))?;
     if !verified {

@@ -187,20 +187,22 @@ pub fn verification_slot(attribute: &str) -> &'static str {
     if attribute == "email" { "Verify:email" } else { "Verify:phone_number" }
 }
 
-/// Attribute changes with what follows from them: a changed email or phone number is unverified
-/// unless the same request verifies it, the aliases are recomputed, and a code sent for the old
-/// value is void (in the same transaction, docs/recovery.md).
+/// Attribute changes with what follows from them, given the user's `current` attributes (read in
+/// the transaction that writes, under the user's row lock): a changed email or phone number is
+/// unverified unless the same request verifies it, the aliases are recomputed, and a code sent
+/// for the old value is void (docs/recovery.md).
 pub fn attribute_change(
     pool: &Pool,
-    user: &UserRow,
+    current: &[(String, String)],
     set: Vec<(String, String)>,
     remove: Vec<String>,
     at: i64,
 ) -> AttributeChange {
+    let now = |name: &str| current.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
     let mut set = set;
     let mut void_codes = Vec::new();
     for (attribute, flag) in [("email", "email_verified"), ("phone_number", "phone_number_verified")] {
-        let changed = set.iter().any(|(n, v)| n == attribute && user.attribute(attribute) != Some(v.as_str()));
+        let changed = set.iter().any(|(n, v)| n == attribute && now(attribute) != Some(v.as_str()));
         if changed && !set.iter().any(|(n, _)| n == flag) {
             set.push((flag.to_string(), "false".to_string()));
         }
@@ -208,8 +210,7 @@ pub fn attribute_change(
             void_codes.push(verification_slot(attribute));
         }
     }
-    let mut after: Vec<(String, String)> =
-        user.attributes.iter().filter(|(n, _)| !remove.contains(n)).cloned().collect();
+    let mut after: Vec<(String, String)> = current.iter().filter(|(n, _)| !remove.contains(n)).cloned().collect();
     for (n, v) in &set {
         after.retain(|(k, _)| k != n);
         after.push((n.clone(), v.clone()));
@@ -226,9 +227,9 @@ pub async fn change_attributes(
     set: Vec<(String, String)>,
     remove: Vec<String>,
 ) -> ApiResult<()> {
-    let change = attribute_change(pool, user, set, remove, ctx.clock.now_ms());
+    let at = ctx.clock.now_ms();
     ctx.store
-        .update_user_attributes(&pool.id, &user.sub, &change)
+        .update_user_attributes(&pool.id, &user.sub, |current| attribute_change(pool, current, set, remove, at))
         .await
         .map_err(|e| conflict(pool, e, "User account already exists"))
 }

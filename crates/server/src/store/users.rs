@@ -47,13 +47,26 @@ async fn lock_user(tx: &mut Transaction<'_, Any>, pool_id: &str, sub: &str) -> S
     Ok(())
 }
 
+/// The user's attributes as the transaction sees them.
+async fn current_attributes(
+    tx: &mut Transaction<'_, Any>,
+    pool_id: &str,
+    sub: &str,
+) -> StoreResult<Vec<(String, String)>> {
+    let rows = sqlx::query("SELECT name, value FROM user_attributes WHERE pool_id = $1 AND sub = $2")
+        .bind(pool_id)
+        .bind(sub)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("value")?))).collect()
+}
+
 async fn apply_attribute_change(
     tx: &mut Transaction<'_, Any>,
     pool_id: &str,
     sub: &str,
     change: &AttributeChange,
 ) -> StoreResult<()> {
-    lock_user(tx, pool_id, sub).await?;
     for (name, value) in &change.set {
         sqlx::query(
             "INSERT INTO user_attributes (pool_id, sub, name, value) VALUES ($1, $2, $3, $4) \
@@ -253,10 +266,18 @@ impl Store {
     /// Sets and removes attributes and replaces the user's aliases of the given kinds (None
     /// removes the alias), in one transaction.
     /// Applies attribute changes, aliases and voided codes in one transaction, under the user's
-    /// row lock.
-    pub async fn update_user_attributes(&self, pool_id: &str, sub: &str, change: &AttributeChange) -> StoreResult<()> {
+    /// row lock: `plan` makes the change from the attributes as they are then, so a concurrent
+    /// change is never overwritten with what was read before it.
+    pub async fn update_user_attributes(
+        &self,
+        pool_id: &str,
+        sub: &str,
+        plan: impl FnOnce(&[(String, String)]) -> AttributeChange,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        apply_attribute_change(&mut tx, pool_id, sub, change).await?;
+        lock_user(&mut tx, pool_id, sub).await?;
+        let change = plan(&current_attributes(&mut tx, pool_id, sub).await?);
+        apply_attribute_change(&mut tx, pool_id, sub, &change).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -271,7 +292,7 @@ impl Store {
         sub: &str,
         (slot, code_hash): (&str, &str),
         bound: Option<(&str, &str)>,
-        change: &AttributeChange,
+        plan: impl FnOnce(&[(String, String)]) -> AttributeChange,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         lock_user(&mut tx, pool_id, sub).await?;
@@ -287,22 +308,14 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        if let Some((attribute, value)) = bound {
-            let current: Option<String> =
-                sqlx::query("SELECT value FROM user_attributes WHERE pool_id = $1 AND sub = $2 AND name = $3")
-                    .bind(pool_id)
-                    .bind(sub)
-                    .bind(attribute)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|r| r.try_get("value"))
-                    .transpose()?;
-            if current.as_deref() != Some(value) {
-                tx.rollback().await?;
-                return Ok(false);
-            }
+        let current = current_attributes(&mut tx, pool_id, sub).await?;
+        if let Some((attribute, value)) = bound
+            && !current.iter().any(|(n, v)| n == attribute && v == value)
+        {
+            tx.rollback().await?;
+            return Ok(false);
         }
-        apply_attribute_change(&mut tx, pool_id, sub, change).await?;
+        apply_attribute_change(&mut tx, pool_id, sub, &plan(&current)).await?;
         tx.commit().await?;
         Ok(true)
     }

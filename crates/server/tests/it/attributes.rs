@@ -117,3 +117,96 @@ async fn attribute_updates_meet_the_code_budget() {
     server.stop().await;
     db.cleanup().await;
 }
+
+/// An attribute change never writes back what a concurrent one replaced: VerifyUserAttribute
+/// for the phone number racing UpdateUserAttributes to a new email used to recompute the aliases
+/// from the user as read before, putting back the old email's alias after the update removed it
+/// (the user could then be found, and sign in, by an address that is no longer theirs).
+#[tokio::test]
+async fn a_verification_does_not_restore_a_replaced_alias() {
+    use aws_sdk_cognitoidentityprovider::types::{AliasAttributeType, ExplicitAuthFlowsType, VerifiedAttributeType};
+    for db in databases().await {
+        let server = TestServer::start(&db.url).await;
+        let c = server.client();
+        let pool = c
+            .create_user_pool()
+            .pool_name("alias-race")
+            .alias_attributes(AliasAttributeType::Email)
+            .auto_verified_attributes(VerifiedAttributeType::Email)
+            .auto_verified_attributes(VerifiedAttributeType::PhoneNumber)
+            .send()
+            .await
+            .unwrap()
+            .user_pool
+            .unwrap()
+            .id
+            .unwrap();
+        let client = c
+            .create_user_pool_client()
+            .user_pool_id(&pool)
+            .client_name("app")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .send()
+            .await
+            .unwrap()
+            .user_pool_client
+            .unwrap()
+            .client_id
+            .unwrap();
+        for i in 0..25 {
+            let name = format!("r{i}");
+            let old_email = format!("{name}@old.example.com");
+            c.admin_create_user()
+                .user_pool_id(&pool)
+                .username(&name)
+                .message_action(MessageActionType::Suppress)
+                .user_attributes(attr("email", &old_email))
+                .user_attributes(attr("email_verified", "true"))
+                .user_attributes(attr("phone_number", &format!("+1555000{i:04}")))
+                .send()
+                .await
+                .unwrap();
+            c.admin_set_user_password()
+                .user_pool_id(&pool)
+                .username(&name)
+                .password("Passw0rd!")
+                .permanent(true)
+                .send()
+                .await
+                .unwrap();
+            let access = c
+                .initiate_auth()
+                .client_id(&client)
+                .auth_flow(AuthFlowType::UserPasswordAuth)
+                .auth_parameters("USERNAME", &name)
+                .auth_parameters("PASSWORD", "Passw0rd!")
+                .send()
+                .await
+                .unwrap()
+                .authentication_result
+                .unwrap()
+                .access_token
+                .unwrap();
+            c.get_user_attribute_verification_code()
+                .access_token(&access)
+                .attribute_name("phone_number")
+                .send()
+                .await
+                .unwrap();
+            let code = messages(&server.url, &pool, &name).await.last().unwrap()["Code"].as_str().unwrap().to_string();
+            let verify =
+                c.verify_user_attribute().access_token(&access).attribute_name("phone_number").code(&code).send();
+            let update = c
+                .update_user_attributes()
+                .access_token(&access)
+                .user_attributes(attr("email", &format!("{name}@new.example.com")))
+                .send();
+            let (_, updated) = tokio::join!(verify, update);
+            updated.unwrap();
+            let by_old_address = c.admin_get_user().user_pool_id(&pool).username(&old_email).send().await;
+            assert!(by_old_address.is_err(), "{}: round {i}: the replaced email still finds the user", db.label);
+        }
+        server.stop().await;
+        db.cleanup().await;
+    }
+}
