@@ -14,8 +14,11 @@ const PREFIX: &str = "sealed:v1:";
 /// The server secret that proves which master key sealed the database.
 const CHECK: &str = "master-key-check";
 const CHECK_VALUE: &str = "userpool";
-/// The purpose (associated data) of a sealed signing key.
-pub const SIGNING_KEY: &str = "signing-key";
+/// The purpose (associated data) of a sealed signing key: bound to its pool and key id, so a
+/// sealed key copied into another row does not open.
+pub fn signing_key_purpose(pool_id: &str, kid: &str) -> String {
+    format!("signing-key/{pool_id}/{kid}")
+}
 /// The name, and purpose, of the code HMAC key.
 pub const CODE_KEY: &str = "code-hmac-key";
 
@@ -49,9 +52,16 @@ impl Sealer {
         format!("{PREFIX}{}", STANDARD.encode(out))
     }
 
-    /// A stored value in clear: sealed ones are opened; clear ones are returned as they are.
+    /// A stored value in clear. Under a master key every value must be sealed: one in clear in a
+    /// sealed database was put there by someone else, and is refused. Without a key, values are
+    /// in clear, and a sealed one cannot be read.
     pub fn open(&self, purpose: &str, stored: &str) -> Result<String, String> {
-        let Some(sealed) = stored.strip_prefix(PREFIX) else { return Ok(stored.to_string()) };
+        let Some(sealed) = stored.strip_prefix(PREFIX) else {
+            if self.is_sealing() {
+                return Err(format!("a {purpose} is stored in clear in a sealed database"));
+            }
+            return Ok(stored.to_string());
+        };
         let Some(key) = &self.0 else {
             return Err("the database is sealed: start with its master key (--master-key-file)".into());
         };
@@ -73,32 +83,33 @@ impl Sealer {
 /// what is still in clear when a key is configured, and returns the code HMAC key in clear.
 pub async fn open_server_secrets(store: &Store, sealer: &Sealer) -> Result<Vec<u8>, String> {
     let db = |e: crate::store::StoreError| format!("database: {e}");
-    match store.find_server_secret(CHECK).await.map_err(db)? {
+    let first_sealing = match store.find_server_secret(CHECK).await.map_err(db)? {
         Some(check) if sealer.open(CHECK, &check)? != CHECK_VALUE => {
             return Err("the database is sealed under another master key".into());
         }
-        Some(_) => {}
-        None if sealer.is_sealing() => {
-            store.set_server_secret(CHECK, &sealer.seal(CHECK, CHECK_VALUE)).await.map_err(db)?;
+        Some(_) => false,
+        None => sealer.is_sealing(),
+    };
+    if first_sealing {
+        // The first start with a master key seals what was stored in clear before, then marks
+        // the database sealed. Later, a value in clear is refused, never sealed.
+        let clear = |k: &str| !k.starts_with(PREFIX);
+        store
+            .reseal_signing_keys(|pool, kid, key| {
+                Ok(if clear(key) { sealer.seal(&signing_key_purpose(pool, kid), key) } else { key.to_string() })
+            })
+            .await
+            .map_err(db)??;
+        if let Some(stored) = store.find_server_secret(CODE_KEY).await.map_err(db)?.filter(|s| clear(s)) {
+            store.set_server_secret(CODE_KEY, &sealer.seal(CODE_KEY, &stored)).await.map_err(db)?;
         }
-        None => {}
+        store.set_server_secret(CHECK, &sealer.seal(CHECK, CHECK_VALUE)).await.map_err(db)?;
     }
     let stored = store
         .server_secret(CODE_KEY, || sealer.seal(CODE_KEY, &hex::encode(rand::random::<[u8; 32]>())))
         .await
         .map_err(db)?;
     let code_key = sealer.open(CODE_KEY, &stored)?;
-    if sealer.is_sealing() {
-        // Secrets stored before a master key was configured are sealed now.
-        if !stored.starts_with(PREFIX) {
-            store.set_server_secret(CODE_KEY, &sealer.seal(CODE_KEY, &code_key)).await.map_err(db)?;
-        }
-        let clear = |k: &str| !k.starts_with(PREFIX);
-        store
-            .reseal_signing_keys(|key| Ok(if clear(key) { sealer.seal(SIGNING_KEY, key) } else { key.to_string() }))
-            .await
-            .map_err(db)??;
-    }
     hex::decode(code_key).map_err(|e| format!("stored code key: {e}"))
 }
 
@@ -107,7 +118,10 @@ pub async fn open_server_secrets(store: &Store, sealer: &Sealer) -> Result<Vec<u
 pub async fn reseal(store: &Store, current: &Sealer, new: &Sealer) -> Result<(), String> {
     let db = |e: crate::store::StoreError| format!("database: {e}");
     store
-        .reseal_signing_keys(|key| Ok(new.seal(SIGNING_KEY, &current.open(SIGNING_KEY, key)?)))
+        .reseal_signing_keys(|pool, kid, key| {
+            let purpose = signing_key_purpose(pool, kid);
+            Ok(new.seal(&purpose, &current.open(&purpose, key)?))
+        })
         .await
         .map_err(db)??;
     for name in [CODE_KEY, CHECK] {
@@ -128,15 +142,18 @@ mod tests {
         let a = Sealer::new(Some(&[1; 32])).unwrap();
         let b = Sealer::new(Some(&[2; 32])).unwrap();
         let none = Sealer::new(None).unwrap();
-        let sealed = a.seal(SIGNING_KEY, "secret");
+        let purpose = signing_key_purpose("us-east-1_p", "kid");
+        let sealed = a.seal(&purpose, "secret");
         assert!(sealed.starts_with(PREFIX) && !sealed.contains("secret"));
-        assert_ne!(sealed, a.seal(SIGNING_KEY, "secret"), "a fresh nonce each time");
-        assert_eq!(a.open(SIGNING_KEY, &sealed).unwrap(), "secret");
-        assert_eq!(b.open(SIGNING_KEY, &sealed).unwrap_err(), "the database is sealed under another master key");
+        assert_ne!(sealed, a.seal(&purpose, "secret"), "a fresh nonce each time");
+        assert_eq!(a.open(&purpose, &sealed).unwrap(), "secret");
+        assert_eq!(b.open(&purpose, &sealed).unwrap_err(), "the database is sealed under another master key");
         assert!(a.open(CODE_KEY, &sealed).is_err(), "bound to its purpose");
-        assert!(none.open(SIGNING_KEY, &sealed).unwrap_err().contains("--master-key-file"));
+        assert!(a.open(&signing_key_purpose("us-east-1_q", "kid"), &sealed).is_err(), "bound to its row");
+        assert!(none.open(&purpose, &sealed).unwrap_err().contains("--master-key-file"));
         assert_eq!(none.seal(CODE_KEY, "clear"), "clear");
-        assert_eq!(a.open(CODE_KEY, "clear").unwrap(), "clear", "values from before sealing still read");
+        assert!(a.open(CODE_KEY, "clear").unwrap_err().contains("in clear"), "a sealed database has no clear values");
+        assert_eq!(none.open(CODE_KEY, "clear").unwrap(), "clear");
         assert!(Sealer::new(Some(&[1; 16])).is_err());
     }
 }

@@ -21,7 +21,7 @@ use userpool_model::types::{AuthenticationResultType, TimeUnitsType, UserPoolCli
 pub async fn rotate_keys(ctx: &Ctx, pool_id: &str) -> ApiResult<()> {
     pools::load(ctx, pool_id).await?;
     let rows = ctx.hasher.run(|| [TokenUse::Id, TokenUse::Access].map(SigningKey::generate)).await?;
-    let rows = rows.into_iter().map(|row| row.map(|row| sealed(ctx, row))).collect::<ApiResult<Vec<_>>>()?;
+    let rows = rows.into_iter().map(|row| row.map(|row| sealed(ctx, pool_id, row))).collect::<ApiResult<Vec<_>>>()?;
     let now = ctx.clock.now_ms();
     ctx.store.rotate_signing_keys(pool_id, &rows, now, now - RETIRED_KEY_KEPT_MS).await?;
     ctx.keys.forget_pool(pool_id);
@@ -29,13 +29,15 @@ pub async fn rotate_keys(ctx: &Ctx, pool_id: &str) -> ApiResult<()> {
 }
 
 /// A new key's row as it is stored: sealed under the master key, when one is configured.
-fn sealed(ctx: &Ctx, row: KeyRow) -> KeyRow {
-    KeyRow { private_key: ctx.sealer.seal(sealing::SIGNING_KEY, &row.private_key), ..row }
+fn sealed(ctx: &Ctx, pool_id: &str, row: KeyRow) -> KeyRow {
+    let purpose = sealing::signing_key_purpose(pool_id, &row.kid);
+    KeyRow { private_key: ctx.sealer.seal(&purpose, &row.private_key), ..row }
 }
 
 /// A stored key, opened and parsed.
-fn opened(ctx: &Ctx, row: &KeyRow) -> ApiResult<SigningKey> {
-    let private_key = ctx.sealer.open(sealing::SIGNING_KEY, &row.private_key).map_err(ApiError::internal)?;
+fn opened(ctx: &Ctx, pool_id: &str, row: &KeyRow) -> ApiResult<SigningKey> {
+    let purpose = sealing::signing_key_purpose(pool_id, &row.kid);
+    let private_key = ctx.sealer.open(&purpose, &row.private_key).map_err(ApiError::internal)?;
     SigningKey::parse(&KeyRow { private_key, ..row.clone() })
 }
 
@@ -49,13 +51,13 @@ pub async fn active_key(ctx: &Ctx, pool_id: &str, token_use: TokenUse) -> ApiRes
     let row = match find(ctx.store.signing_keys(pool_id).await?) {
         Some(row) => row,
         None => {
-            let row = sealed(ctx, ctx.hasher.run(move || SigningKey::generate(token_use)).await??);
+            let row = sealed(ctx, pool_id, ctx.hasher.run(move || SigningKey::generate(token_use)).await??);
             ctx.store.add_signing_key(pool_id, &row, ctx.clock.now_ms()).await?;
             // Another node may have inserted first; the stored key wins.
             find(ctx.store.signing_keys(pool_id).await?).ok_or_else(|| ApiError::internal("signing key vanished"))?
         }
     };
-    let key = Arc::new(opened(ctx, &row)?);
+    let key = Arc::new(opened(ctx, pool_id, &row)?);
     ctx.keys.insert(pool_id, token_use, Arc::clone(&key), ctx.clock.now_ms());
     Ok(key)
 }
@@ -69,7 +71,7 @@ pub async fn jwks(ctx: &Ctx, pool_id: &str) -> ApiResult<Value> {
         .signing_keys(pool_id)
         .await?
         .iter()
-        .map(|row| Ok(opened(ctx, row)?.jwk()))
+        .map(|row| Ok(opened(ctx, pool_id, row)?.jwk()))
         .collect::<ApiResult<_>>()?;
     Ok(json!({ "keys": keys }))
 }
@@ -109,7 +111,7 @@ pub async fn verify(
                 .into_iter()
                 .find(|k| Some(k.kid.as_str()) == kid && k.token_use == expected.as_str());
             match found {
-                Some(row) => Arc::new(opened(ctx, &row)?),
+                Some(row) => Arc::new(opened(ctx, pool_id, &row)?),
                 None => return Ok(None),
             }
         }

@@ -81,17 +81,18 @@ impl Store {
             .collect()
     }
 
-    /// Rewrites every stored private key with `f` (sealing or resealing), in one transaction; an
+    /// Rewrites every stored private key with `f(pool, kid, key)` (sealing or resealing), in one transaction; an
     /// error from `f` changes nothing.
     pub async fn reseal_signing_keys(
         &self,
-        f: impl Fn(&str) -> Result<String, String>,
+        f: impl Fn(&str, &str, &str) -> Result<String, String>,
     ) -> StoreResult<Result<(), String>> {
         let mut tx = self.pool.begin().await?;
         let rows = sqlx::query("SELECT pool_id, kid, private_key FROM signing_keys").fetch_all(&mut *tx).await?;
         for row in rows {
             let key: String = row.try_get("private_key")?;
-            let resealed = match f(&key) {
+            let (pool_id, kid): (String, String) = (row.try_get("pool_id")?, row.try_get("kid")?);
+            let resealed = match f(&pool_id, &kid, &key) {
                 Ok(k) => k,
                 Err(e) => {
                     tx.rollback().await?;
@@ -100,8 +101,8 @@ impl Store {
             };
             if resealed != key {
                 sqlx::query("UPDATE signing_keys SET private_key = $3 WHERE pool_id = $1 AND kid = $2")
-                    .bind(row.try_get::<String, _>("pool_id")?)
-                    .bind(row.try_get::<String, _>("kid")?)
+                    .bind(&pool_id)
+                    .bind(&kid)
                     .bind(resealed)
                     .execute(&mut *tx)
                     .await?;

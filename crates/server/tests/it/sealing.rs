@@ -74,7 +74,12 @@ async fn signing_keys_and_the_code_key_are_sealed_at_rest() {
             .await
             .unwrap();
         assert!(claims.is_some(), "{}: a token from before the rotation verifies", db.label);
+        // A secret put in clear into the sealed database (by whoever can write to it) is refused,
+        // not used and not sealed.
+        ctx.store.set_server_secret("code-hmac-key", &"00".repeat(32)).await.unwrap();
         ctx.store.close().await;
+        let planted = Ctx::new(with_key(&db.url, Some(KEY_B)), Arc::new(SystemClock)).await.err().unwrap();
+        assert_eq!(planted, "a code-hmac-key is stored in clear in a sealed database", "{}", db.label);
         db.cleanup().await;
     }
 }
