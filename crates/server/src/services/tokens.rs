@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::keys::{RETIRED_KEY_KEPT_MS, SigningKey, TokenUse};
 use crate::sealing;
 use crate::services::{clients, pools, users};
-use crate::store::{KeyRow, NewRefreshToken, Rotation, UserRow};
+use crate::store::{KeyRow, NewRefreshToken, UserRow};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
@@ -174,6 +174,17 @@ pub enum RefreshGrant<'a> {
     Rotation { family: &'a str, began_at: i64 },
 }
 
+impl RefreshGrant<'_> {
+    /// The family a new refresh token joins, and the moment after which a GlobalSignOut voids it.
+    fn family_since(&self, issuing_from: i64) -> Option<(Option<&str>, i64)> {
+        match *self {
+            RefreshGrant::None => None,
+            RefreshGrant::NewFamily => Some((None, issuing_from)),
+            RefreshGrant::Rotation { family, began_at } => Some((Some(family), began_at)),
+        }
+    }
+}
+
 /// The ID, access and refresh tokens of a successful sign-in.
 pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultType> {
     let pool_id = t.pool.id.as_str();
@@ -232,12 +243,7 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
     let id_token = active_key(ctx, pool_id, TokenUse::Id).await?.sign(&Value::Object(id_claims))?;
     let access_token = active_key(ctx, pool_id, TokenUse::Access).await?.sign(&Value::Object(access_claims))?;
 
-    let rotation = match t.refresh_token {
-        RefreshGrant::None => None,
-        RefreshGrant::NewFamily => Some(None),
-        RefreshGrant::Rotation { family, began_at } => Some(Some(Rotation { family, began_at })),
-    };
-    let refresh_token = if let Some(rotation) = rotation {
+    let refresh_token = if let Some((family, since)) = t.refresh_token.family_since(now_ms) {
         let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 48]>());
         let hash = refresh_token_hash(&token);
         let new = NewRefreshToken {
@@ -249,9 +255,13 @@ pub async fn issue(ctx: &Ctx, t: Issue<'_>) -> ApiResult<AuthenticationResultTyp
             created_at: now * 1000,
             expires_at: (now + refresh_ttl) * 1000,
         };
-        if !ctx.store.add_refresh_token(&new, rotation).await? {
-            // Revoked while this refresh ran (PreTokenGeneration may take seconds).
-            return Err(crate::api_error!(NotAuthorizedException, "Refresh Token has been revoked"));
+        if !ctx.store.add_refresh_token(&new, family, since).await? {
+            // Signed out or revoked while the tokens were made (PreTokenGeneration may take
+            // seconds): the ID and access tokens, issued as of `now_ms`, are refused as well.
+            return Err(match family {
+                Some(_) => crate::api_error!(NotAuthorizedException, "Refresh Token has been revoked"),
+                None => crate::api_error!(NotAuthorizedException, "Access Token has been revoked"),
+            });
         }
         Some(token.into())
     } else {

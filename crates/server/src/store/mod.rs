@@ -18,7 +18,7 @@ pub use crate::domain::records::{
     AliasKind, AttributeChange, FilterTarget, NewCode, NewUser, PasswordRecord, StoredCode, UserFilter, UserRow,
 };
 pub use recovery::RecoveryEvent;
-pub use tokens::{KeyRow, NewRefreshToken, RefreshTokenRow, Rotation};
+pub use tokens::{KeyRow, NewRefreshToken, RefreshTokenRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

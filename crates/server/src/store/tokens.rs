@@ -36,13 +36,6 @@ pub struct NewRefreshToken<'a> {
     pub expires_at: i64,
 }
 
-/// The refresh token a rotation replaces: its family, and when the rotation began.
-#[derive(Clone, Copy)]
-pub struct Rotation<'a> {
-    pub family: &'a str,
-    pub began_at: i64,
-}
-
 /// Takes the user's row lock (PostgreSQL; SQLite's one connection serialises anyway): the order
 /// every revocation and every rotation follows, so that neither misses the other.
 async fn lock_user(tx: &mut Transaction<'_, Any>, pool_id: &str, sub: &str) -> StoreResult<()> {
@@ -258,34 +251,33 @@ impl Store {
         Ok(())
     }
 
-    /// Stores a refresh token. A rotation's token (`rotation` given) is stored only if nothing
-    /// revoked its family and the user did not sign out everywhere since the rotation began;
+    /// Stores a refresh token unless a GlobalSignOut happened at or after `since` (when the
+    /// tokens began to be issued) or, for a rotation's token, something revoked its `family`;
     /// false then, and nothing is stored. The user's row is locked first, as GlobalSignOut and
     /// RevokeToken lock it, so a revocation either sees the new token or is seen by this check.
     pub async fn add_refresh_token(
         &self,
         t: &NewRefreshToken<'_>,
-        rotation: Option<Rotation<'_>>,
+        family: Option<&str>,
+        since: i64,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        if let Some(rotation) = rotation {
-            lock_user(&mut tx, t.pool_id, t.sub).await?;
-            let revoked: i64 = sqlx::query(
-                "SELECT (SELECT COUNT(*) FROM refresh_tokens WHERE pool_id = $1 AND sub = $2 \
-                 AND COALESCE(family, token_hash) = $3 AND revoked_at IS NOT NULL) + (SELECT COUNT(*) FROM users WHERE pool_id = $1 AND sub = $2 \
-                 AND tokens_revoked_at >= $4) AS revoked",
-            )
-            .bind(t.pool_id)
-            .bind(t.sub)
-            .bind(rotation.family)
-            .bind(rotation.began_at)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("revoked")?;
-            if revoked > 0 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
+        lock_user(&mut tx, t.pool_id, t.sub).await?;
+        let revoked: i64 = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM refresh_tokens WHERE pool_id = $1 AND sub = $2 \
+             AND COALESCE(family, token_hash) = $3 AND revoked_at IS NOT NULL) + (SELECT COUNT(*) FROM users \
+             WHERE pool_id = $1 AND sub = $2 AND tokens_revoked_at >= $4) AS revoked",
+        )
+        .bind(t.pool_id)
+        .bind(t.sub)
+        .bind(family.unwrap_or(""))
+        .bind(since)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("revoked")?;
+        if revoked > 0 {
+            tx.rollback().await?;
+            return Ok(false);
         }
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, pool_id, sub, client_id, auth_time, created_at, expires_at, family) \
@@ -298,7 +290,7 @@ impl Store {
         .bind(t.auth_time)
         .bind(t.created_at)
         .bind(t.expires_at)
-        .bind(rotation.map(|r| r.family))
+        .bind(family)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

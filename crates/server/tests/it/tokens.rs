@@ -299,8 +299,17 @@ async fn a_sign_in_right_after_global_sign_out_is_valid() {
 /// What the PreTokenGeneration webhook below does when a rotation calls it.
 #[derive(Clone)]
 enum DuringRotation {
-    SignOutEverywhere { pool: String },
-    Revoke { refresh_token: String, client_id: String },
+    SignOutEverywhere {
+        pool: String,
+    },
+    /// GlobalSignOut while a new sign-in's tokens are made.
+    SignOutAtSignIn {
+        pool: String,
+    },
+    Revoke {
+        refresh_token: String,
+        client_id: String,
+    },
 }
 
 /// A revocation that lands while a rotation runs (here: while its PreTokenGeneration function
@@ -323,11 +332,19 @@ async fn a_revocation_during_a_rotation_voids_the_new_refresh_token() {
                     "/",
                     axum::routing::post(|State(hook): State<Hook>, body: String| async move {
                         let event: serde_json::Value = serde_json::from_str(&body).unwrap();
-                        if event["triggerSource"] == "TokenGeneration_RefreshTokens"
-                            && let Some((c, action)) = hook.lock().await.take()
+                        let source = event["triggerSource"].as_str().unwrap_or_default().to_string();
+                        let mut waiting = hook.lock().await;
+                        let wanted = match &*waiting {
+                            Some((_, DuringRotation::SignOutAtSignIn { .. })) => "TokenGeneration_Authentication",
+                            _ => "TokenGeneration_RefreshTokens",
+                        };
+                        if source == wanted
+                            && let Some((c, action)) = waiting.take()
                         {
+                            drop(waiting);
                             match action {
-                                DuringRotation::SignOutEverywhere { pool } => {
+                                DuringRotation::SignOutEverywhere { pool }
+                                | DuringRotation::SignOutAtSignIn { pool } => {
                                     c.admin_user_global_sign_out()
                                         .user_pool_id(pool)
                                         .username("ines")
@@ -379,6 +396,22 @@ async fn a_revocation_during_a_rotation_voids_the_new_refresh_token() {
             };
             *hook.lock().await = Some((c.clone(), action));
             let rotated = c.get_tokens_from_refresh_token().client_id(&client).refresh_token(&refresh).send().await;
+            // And a sign-in overtaken by a GlobalSignOut gets no tokens either.
+            *hook.lock().await = Some((c.clone(), DuringRotation::SignOutAtSignIn { pool: pool.clone() }));
+            let signed_in = c
+                .initiate_auth()
+                .client_id(&client)
+                .auth_flow(AuthFlowType::UserPasswordAuth)
+                .auth_parameters("USERNAME", "ines")
+                .auth_parameters("PASSWORD", "Passw0rd!")
+                .send()
+                .await;
+            assert_eq!(
+                error_of(signed_in),
+                ("NotAuthorizedException".into(), "Access Token has been revoked".into()),
+                "{} ({revocation})",
+                db.label
+            );
             assert!(hook.lock().await.is_none(), "{}: the webhook acted during the rotation", db.label);
             assert_eq!(
                 error_of(rotated),
