@@ -64,6 +64,12 @@ struct Acl {
     rules: Vec<Rule>,
 }
 
+/// Whether `value` contains `text`, ASCII letters compared without case (AWS WAF's LOWERCASE
+/// transformation); other bytes, UTF-8 included, as they are.
+fn contains_ignoring_case(value: &[u8], text: &[u8]) -> bool {
+    text.is_empty() || value.windows(text.len()).any(|w| w.eq_ignore_ascii_case(text))
+}
+
 /// The configured web ACLs, by pool id (`*`: every pool, and requests that name none).
 pub struct Waf {
     acls: BTreeMap<String, Acl>,
@@ -127,7 +133,7 @@ impl Waf {
             let in_range =
                 rule.ranges.is_empty() || source.is_some_and(|ip| rule.ranges.iter().any(|r| r.contains(ip)));
             let header_matches = rule.header.as_ref().is_none_or(|(name, text)| {
-                headers.get_all(name.as_str()).iter().any(|v| v.to_str().is_ok_and(|v| v.contains(text.as_str())))
+                headers.get_all(name.as_str()).iter().any(|v| contains_ignoring_case(v.as_bytes(), text.as_bytes()))
             });
             if !(in_range && header_matches) {
                 continue;
@@ -216,7 +222,7 @@ mod tests {
         assert!(waf.allows(Some("p"), Some(ip("198.51.100.1")), &none, 0), "allowed before the wider block");
         assert!(!waf.allows(Some("p"), Some(ip("198.51.7.1")), &none, 0));
         let mut bot = HeaderMap::new();
-        bot.insert("user-agent", "x badbot/1".parse().unwrap());
+        bot.insert("user-agent", axum::http::HeaderValue::from_bytes(b"x BadBot/1 \xc3\xa9").unwrap());
         assert!(!waf.allows(None, Some(ip("192.0.2.1")), &bot, 0));
         // The rate rule: two requests in five minutes pass, the third does not; a new window
         // starts over, and another address has its own count.
