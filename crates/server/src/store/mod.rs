@@ -62,6 +62,39 @@ impl From<StoreError> for crate::error::ApiError {
     }
 }
 
+/// Takes the user's row lock (PostgreSQL; SQLite's one connection serialises anyway): the first
+/// step of every transaction that changes a user's attributes, codes, or tokens' validity
+/// (attribute changes, verification, GlobalSignOut, RevokeToken, new refresh tokens, deletion),
+/// so that they happen one after the other and in one order (no deadlock).
+async fn lock_user(tx: &mut sqlx::Transaction<'_, sqlx::Any>, pool_id: &str, sub: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET updated_at = updated_at WHERE pool_id = $1 AND sub = $2")
+        .bind(pool_id)
+        .bind(sub)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Consumes a code if it is still the stored one: one conditional DELETE, so of concurrent
+/// attempts exactly one succeeds.
+async fn take_code<'e>(
+    db: impl Executor<'e, Database = sqlx::Any>,
+    pool_id: &str,
+    sub: &str,
+    slot: &str,
+    code_hash: &str,
+) -> StoreResult<bool> {
+    let done =
+        sqlx::query("DELETE FROM user_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3 AND code_hash = $4")
+            .bind(pool_id)
+            .bind(sub)
+            .bind(slot)
+            .bind(code_hash)
+            .execute(db)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }

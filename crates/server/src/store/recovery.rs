@@ -2,7 +2,7 @@
 //! a reset.
 
 use super::users::write_password;
-use super::{Store, StoreResult};
+use super::{Store, StoreResult, take_code};
 use crate::domain::records::PasswordRecord;
 // The counter SQL splices only constant table and column names.
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
@@ -138,15 +138,7 @@ impl Store {
         at: i64,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let consumed =
-            sqlx::query("DELETE FROM user_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3 AND code_hash = $4")
-                .bind(pool_id)
-                .bind(sub)
-                .bind(code_purpose)
-                .bind(code_hash)
-                .execute(&mut *tx)
-                .await?;
-        if consumed.rows_affected() != 1 {
+        if !take_code(&mut *tx, pool_id, sub, code_purpose, code_hash).await? {
             tx.rollback().await?;
             return Ok(false);
         }

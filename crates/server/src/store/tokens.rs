@@ -1,7 +1,7 @@
 //! Signing keys and refresh tokens.
 
-use super::{Store, StoreResult};
-use sqlx::{Any, Row, Transaction};
+use super::{Store, StoreResult, lock_user};
+use sqlx::Row;
 
 #[derive(Debug, Clone)]
 pub struct RefreshTokenRow {
@@ -34,17 +34,6 @@ pub struct NewRefreshToken<'a> {
     pub auth_time: i64,
     pub created_at: i64,
     pub expires_at: i64,
-}
-
-/// Takes the user's row lock (PostgreSQL; SQLite's one connection serialises anyway): the order
-/// every revocation and every rotation follows, so that neither misses the other.
-async fn lock_user(tx: &mut Transaction<'_, Any>, pool_id: &str, sub: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE users SET tokens_revoked_at = tokens_revoked_at WHERE pool_id = $1 AND sub = $2")
-        .bind(pool_id)
-        .bind(sub)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 /// An active key, unless the pool has one for that use already (the unique partial index

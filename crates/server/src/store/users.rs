@@ -1,6 +1,6 @@
 //! Users, their attributes, aliases and one-time codes.
 
-use super::{Store, StoreError, StoreResult, is_unique_violation};
+use super::{Store, StoreError, StoreResult, is_unique_violation, lock_user, take_code};
 use crate::domain::records::{
     AliasKind, AttributeChange, FilterTarget, NewCode, NewUser, PasswordRecord, StoredCode, UserFilter, UserRow,
 };
@@ -34,17 +34,6 @@ pub(super) async fn write_password(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-/// Takes the user's row lock (PostgreSQL; SQLite's one connection serialises anyway), so that
-/// attribute changes and verifications of one user happen one after the other.
-async fn lock_user(tx: &mut Transaction<'_, Any>, pool_id: &str, sub: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE users SET updated_at = updated_at WHERE pool_id = $1 AND sub = $2")
-        .bind(pool_id)
-        .bind(sub)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 /// The user's attributes as the transaction sees them.
@@ -296,15 +285,7 @@ impl Store {
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         lock_user(&mut tx, pool_id, sub).await?;
-        let consumed =
-            sqlx::query("DELETE FROM user_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3 AND code_hash = $4")
-                .bind(pool_id)
-                .bind(sub)
-                .bind(slot)
-                .bind(code_hash)
-                .execute(&mut *tx)
-                .await?;
-        if consumed.rows_affected() != 1 {
+        if !take_code(&mut *tx, pool_id, sub, slot, code_hash).await? {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -517,14 +498,6 @@ impl Store {
 
     /// Consumes the code if it is still the stored one (single use, even when two requests race).
     pub async fn consume_code(&self, pool_id: &str, sub: &str, purpose: &str, code_hash: &str) -> StoreResult<bool> {
-        let done =
-            sqlx::query("DELETE FROM user_codes WHERE pool_id = $1 AND sub = $2 AND purpose = $3 AND code_hash = $4")
-                .bind(pool_id)
-                .bind(sub)
-                .bind(purpose)
-                .bind(code_hash)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
+        take_code(&self.pool, pool_id, sub, purpose, code_hash).await
     }
 }
