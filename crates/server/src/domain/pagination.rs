@@ -5,7 +5,7 @@ use crate::error::ApiResult;
 use base64::Engine;
 
 /// Reads and writes `NextToken`/`PaginationToken`: the last key of the previous page, base64.
-pub(crate) fn decode_token(token: Option<&str>) -> ApiResult<Option<String>> {
+pub fn decode_token(token: Option<&str>) -> ApiResult<Option<String>> {
     token
         .map(|t| {
             base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -17,7 +17,7 @@ pub(crate) fn decode_token(token: Option<&str>) -> ApiResult<Option<String>> {
         .transpose()
 }
 
-pub(crate) fn encode_token(key: &str) -> String {
+pub fn encode_token(key: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
 }
 
